@@ -1,0 +1,42 @@
+// A model as the rest of the program sees it, whatever file it came from: metadata (GGUF keys, see
+// metadata.h) and the tensors under their canonical names, in the canonical layout:
+//   token_embd.weight [V, E]
+//   blk.N.attn_norm.{weight,bias} [E]          (ln_1, shared by attention and MLP)
+//   blk.N.attn_qkv.weight [3E, E]               rows: Q (head h, dim d at h*D+d), then K, then V
+//                                               (the fused MOSS mp_num=4 q/v/k order is undone here)
+//   blk.N.attn_output.weight [E, E]
+//   blk.N.ffn_up.{weight [F, E], bias [F]}     (fc_in)
+//   blk.N.ffn_down.{weight [E, F], bias [E]}   (fc_out)
+//   output_norm.{weight,bias} [E]               (ln_f)
+//   output.{weight [V, E], bias [V]}            (lm_head)
+// GPTQ checkpoints are imported into this layout too (see formats/gptq.h).
+#pragma once
+#include <functional>
+#include <string>
+
+#include "formats/metadata.h"
+#include "tensor/tensor.h"
+
+namespace moss {
+
+struct ModelFile {
+  Metadata meta;
+  TensorSet tensors;
+  std::string source;  // the path it was opened from, for messages
+};
+
+// Opens a GGUF file or a Hugging Face model folder (config.json + tokenizer files + weights as
+// pytorch_model.bin, sharded .bin with index, or *.safetensors). Weights stay memory-mapped where
+// the stored layout is already canonical. Throws moss::Error with the file and the problem.
+ModelFile open_model(const std::string& path);
+
+// Progress callback: bytes done, bytes total.
+using Progress = std::function<void(uint64_t, uint64_t)>;
+
+// Writes `model` as GGUF v3 to `path` (via a temporary file renamed at the end, so a failed
+// conversion never leaves a half-written model). Weight matrices (2-D tensors named *.weight other
+// than norms) are stored as `weight_type`; 1-D tensors stay f32. Throws if a tensor cannot be
+// represented (a row not divisible by the block size, an already-quantized source re-quantized).
+void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress = {});
+
+}  // namespace moss

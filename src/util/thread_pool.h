@@ -1,0 +1,55 @@
+// A fixed pool of worker threads for data-parallel loops. The calling thread works too, so a
+// pool of n threads starts n-1 workers. Thread counts are clamped to [1, hardware threads x 4]
+// (asking for 0 or 1000 is not an error: it is clamped and a warning can be shown by the caller).
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace moss {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Runs fn(thread_index, n_threads) on every thread (the caller is index 0) and waits for all.
+  // Work splitting is up to fn; see split_range below.
+  void run(const std::function<void(int, int)>& fn);
+
+  // Runs fn(begin, end) over [0, n) split into contiguous chunks, one per thread.
+  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+
+  // Clamps a requested thread count to something sane for this machine.
+  static int clamp_threads(int requested);
+
+ private:
+  void worker(int index);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  uint64_t generation_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> published_{0};
+  bool stop_ = false;
+};
+
+// The [begin, end) part of [0, n) that thread `index` of `count` handles.
+inline void split_range(int64_t n, int index, int count, int64_t& begin, int64_t& end) {
+  const int64_t base = n / count, extra = n % count;
+  begin = index * base + (index < extra ? index : extra);
+  end = begin + base + (index < extra ? 1 : 0);
+}
+
+}  // namespace moss
