@@ -1,0 +1,34 @@
+// GGUF v3 reading (validating every count, length and offset against the file) and the pieces of
+// the format the writer shares with it. The public entry points are open_model / write_gguf in
+// model_file.h; parse_gguf is exposed for the fuzz target and tests.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "formats/metadata.h"
+#include "formats/model_file.h"
+#include "tensor/tensor.h"
+
+namespace moss {
+
+inline constexpr uint32_t kGgufVersion = 3;
+inline constexpr uint64_t kGgufDefaultAlignment = 32;
+inline constexpr size_t kGgufMaxName = 63;  // llama.cpp rejects names of GGML_MAX_NAME (64) bytes or more
+inline constexpr int kGgufMaxDims = 4;
+
+// True when the buffer starts with the "GGUF" magic.
+bool is_gguf(const uint8_t* data, size_t size);
+
+// Parses a GGUF image held in memory (a mapping, or a fuzzer's buffer). Tensor views point into
+// `data`, which the caller keeps alive; shapes are converted to PyTorch order (ne[] reversed).
+// `source` names the file in error messages.
+void parse_gguf(const uint8_t* data, size_t size, const std::string& source, Metadata& meta, TensorSet& tensors);
+
+// Maps and parses a GGUF file; the mapping lives as long as the returned tensors.
+ModelFile read_gguf(const std::string& path);
+
+// GGUF's general.file_type (LLAMA_FTYPE) for a file whose weight matrices are `weight_type`.
+uint32_t gguf_file_type(DType weight_type);
+
+}  // namespace moss

@@ -1,0 +1,222 @@
+// GGUF v3 writer (write_gguf of model_file.h). Layout follows gguf-py / llama.cpp exactly:
+// header, KV pairs, tensor infos, zero padding to the alignment, then each tensor's bytes padded to
+// the alignment, with offsets equal to the running sum of padded sizes in tensor-info order (the
+// order llama.cpp's reader insists on). Weights are converted row by row, so memory stays small.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "formats/gguf.h"
+#include "tensor/convert.h"
+#include "util/error.h"
+
+namespace moss {
+
+namespace {
+
+class Bytes {
+ public:
+  template <typename T>
+  void put(T v) {
+    const auto* p = reinterpret_cast<const char*>(&v);
+    buf_.append(p, sizeof(T));
+  }
+  void put_string(const std::string& s) {
+    put<uint64_t>(s.size());
+    buf_ += s;
+  }
+  void put_value(const MetaValue& v, const std::string& key) {
+    switch (v.type) {
+      case MetaType::U8: put<uint8_t>(static_cast<uint8_t>(v.i)); break;
+      case MetaType::I8: put<int8_t>(static_cast<int8_t>(v.i)); break;
+      case MetaType::U16: put<uint16_t>(static_cast<uint16_t>(v.i)); break;
+      case MetaType::I16: put<int16_t>(static_cast<int16_t>(v.i)); break;
+      case MetaType::U32: put<uint32_t>(static_cast<uint32_t>(v.i)); break;
+      case MetaType::I32: put<int32_t>(static_cast<int32_t>(v.i)); break;
+      case MetaType::U64: put<uint64_t>(static_cast<uint64_t>(v.i)); break;
+      case MetaType::I64: put<int64_t>(v.i); break;
+      case MetaType::F32: put<float>(static_cast<float>(v.f)); break;
+      case MetaType::F64: put<double>(v.f); break;
+      case MetaType::BOOL: put<uint8_t>(v.i ? 1 : 0); break;
+      case MetaType::STRING: put_string(v.s); break;
+      case MetaType::ARRAY:
+        put<uint32_t>(static_cast<uint32_t>(v.elem_type));
+        put<uint64_t>(v.array.size());
+        for (const auto& e : v.array) {
+          if (e.type != v.elem_type) fail("metadata key ", key, ": array element of another type than the array's");
+          put_value(e, key);
+        }
+        break;
+      default:
+        fail("metadata key ", key, " has an invalid type");
+    }
+  }
+  void pad_to(uint64_t alignment) {
+    while (buf_.size() % alignment != 0) buf_ += '\0';
+  }
+  const std::string& str() const { return buf_; }
+
+ private:
+  std::string buf_;
+};
+
+bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::F64; }
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Which tensors get the requested weight type: 2-D matrices named *.weight that are not norms.
+bool is_weight_matrix(const TensorView& t) {
+  return t.shape.size() == 2 && ends_with(t.name, ".weight") && t.name.find("norm") == std::string::npos;
+}
+
+struct Plan {
+  const TensorView* src;
+  DType out;
+  uint64_t nbytes;
+  uint64_t offset;
+};
+
+DType choose_type(const TensorView& t, DType weight_type) {
+  const auto& tr = dtype_traits(t.dtype);
+  if (t.dtype == DType::U8 || t.dtype == DType::BOOL)
+    fail("tensor ", t.name, " has type ", tr.name, ", which GGUF cannot store");
+  if (!is_float(t.dtype) && !tr.quantized) return t.dtype;  // integer tensors are copied as they are
+  if (is_weight_matrix(t)) {
+    if (tr.quantized && dtype_traits(weight_type).quantized && t.dtype != weight_type)
+      fail("tensor ", t.name, " is already quantized as ", tr.name, "; re-quantizing it to ", dtype_name(weight_type),
+           " would compound the errors (convert from the original f16/f32 checkpoint instead)");
+    return weight_type;
+  }
+  return tr.quantized ? t.dtype : DType::F32;
+}
+
+struct TempFile {
+  std::string path;
+  FILE* f = nullptr;
+  bool done = false;
+  ~TempFile() {
+    if (f) std::fclose(f);
+    if (!done) std::remove(path.c_str());
+  }
+};
+
+void write_all(TempFile& tf, const void* p, size_t n) {
+  if (n && std::fwrite(p, 1, n, tf.f) != n) fail("cannot write ", tf.path, ": disk full or I/O error");
+}
+
+}  // namespace
+
+void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress) {
+  const auto& wtr = dtype_traits(weight_type);
+  if (weight_type == DType::U8 || weight_type == DType::BOOL || (!is_float(weight_type) && !wtr.quantized) || !can_quantize(weight_type))
+    fail("cannot write weights as ", wtr.name);
+  const uint64_t alignment = kGgufDefaultAlignment;
+
+  // Plan every tensor first so that all errors surface before a byte is written.
+  std::vector<Plan> plans;
+  uint64_t offset = 0;
+  bool any_quantized = false;
+  for (const auto& t : model.tensors.all()) {
+    if (t.name.size() > kGgufMaxName) fail("tensor name ", t.name, " is longer than GGUF's ", kGgufMaxName, " bytes");
+    if (t.shape.empty() || t.shape.size() > static_cast<size_t>(kGgufMaxDims))
+      fail("tensor ", t.name, " has ", t.shape.size(), " dims; GGUF stores 1 to 4");
+    const DType out = choose_type(t, weight_type);
+    const int64_t cols = t.cols();
+    if (cols % dtype_traits(out).block_size != 0)
+      fail("tensor ", t.name, " ", t.shape_str(), ": rows of ", cols, " elements cannot be stored as ", dtype_name(out),
+           " (block size ", dtype_traits(out).block_size, ")");
+    if (t.rows() * static_cast<int64_t>(row_bytes(t.dtype, cols)) != static_cast<int64_t>(t.nbytes))
+      fail("tensor ", t.name, " holds ", t.nbytes, " bytes, which does not match its shape ", t.shape_str());
+    if (out != t.dtype && !(can_dequantize(t.dtype) && can_quantize(out)))
+      fail("tensor ", t.name, ": no conversion from ", dtype_name(t.dtype), " to ", dtype_name(out));
+    const uint64_t nbytes = static_cast<uint64_t>(t.rows()) * row_bytes(out, cols);
+    plans.push_back({&t, out, nbytes, offset});
+    offset += (nbytes + alignment - 1) / alignment * alignment;
+    any_quantized |= dtype_traits(out).quantized;
+  }
+  const uint64_t total = offset;
+
+  Metadata meta;
+  for (const auto& [k, v] : model.meta.entries())
+    if (k != keys::kAlignment && k != keys::kFileType && k != keys::kQuantVersion) meta.set(k, v);
+  meta.set(keys::kFileType, MetaValue::u32(gguf_file_type(weight_type)));
+  if (any_quantized) meta.set(keys::kQuantVersion, MetaValue::u32(2));
+  meta.set(keys::kAlignment, MetaValue::u32(static_cast<uint32_t>(alignment)));
+
+  Bytes head;
+  head.put<uint32_t>(0x46554747);  // "GGUF"
+  head.put<uint32_t>(kGgufVersion);
+  head.put<uint64_t>(plans.size());
+  head.put<uint64_t>(meta.entries().size());
+  for (const auto& [k, v] : meta.entries()) {
+    head.put_string(k);
+    head.put<uint32_t>(static_cast<uint32_t>(v.type));
+    head.put_value(v, k);
+  }
+  for (const auto& p : plans) {
+    head.put_string(p.src->name);
+    head.put<uint32_t>(static_cast<uint32_t>(p.src->shape.size()));
+    for (auto it = p.src->shape.rbegin(); it != p.src->shape.rend(); ++it) head.put<uint64_t>(static_cast<uint64_t>(*it));
+    head.put<uint32_t>(static_cast<uint32_t>(p.out));
+    head.put<uint64_t>(p.offset);
+  }
+  head.pad_to(alignment);
+
+  TempFile tf;
+  tf.path = path + ".tmp." + std::to_string(::getpid());
+  tf.f = std::fopen(tf.path.c_str(), "wb");
+  if (!tf.f) fail("cannot create ", tf.path, ": ", std::strerror(errno));
+  write_all(tf, head.str().data(), head.str().size());
+
+  uint64_t done = 0;
+  if (progress) progress(0, total);
+  const char zeros[64] = {};
+  std::vector<float> row;
+  std::vector<uint8_t> chunk;
+  constexpr size_t kChunk = 8u << 20;  // converted bytes are flushed in ~8 MB pieces
+  for (const auto& p : plans) {
+    const TensorView& t = *p.src;
+    const auto* src = static_cast<const uint8_t*>(t.data);
+    if (p.out == t.dtype) {
+      for (uint64_t k = 0; k < p.nbytes; k += kChunk) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, p.nbytes - k));
+        write_all(tf, src + k, n);
+        done += n;
+        if (progress) progress(done, total);
+      }
+    } else {
+      const int64_t cols = t.cols();
+      const size_t in_row = row_bytes(t.dtype, cols), out_row = row_bytes(p.out, cols);
+      row.resize(static_cast<size_t>(cols));
+      for (int64_t r = 0; r < t.rows(); ++r) {
+        dequantize_row(t.dtype, src + static_cast<size_t>(r) * in_row, row.data(), cols);
+        const size_t at = chunk.size();
+        chunk.resize(at + out_row);
+        quantize_row(p.out, row.data(), chunk.data() + at, cols);
+        if (chunk.size() >= kChunk || r + 1 == t.rows()) {
+          write_all(tf, chunk.data(), chunk.size());
+          done += chunk.size();
+          chunk.clear();
+          if (progress) progress(done, total);
+        }
+      }
+    }
+    const uint64_t pad = (alignment - p.nbytes % alignment) % alignment;
+    write_all(tf, zeros, static_cast<size_t>(pad));
+    done += pad;
+  }
+  if (std::fflush(tf.f) != 0 || std::fclose(tf.f) != 0) {
+    tf.f = nullptr;
+    fail("cannot write ", tf.path, ": disk full or I/O error");
+  }
+  tf.f = nullptr;
+  if (std::rename(tf.path.c_str(), path.c_str()) != 0) fail("cannot rename ", tf.path, " to ", path, ": ", std::strerror(errno));
+  tf.done = true;
+  if (progress) progress(total, total);
+}
+
+}  // namespace moss
