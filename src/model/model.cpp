@@ -1,0 +1,200 @@
+// The MOSS forward pass (see model.h). This file only sequences kernel calls; numerics live in
+// src/kernels/.
+#include "model/model.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "kernels/attention.h"
+#include "kernels/gelu.h"
+#include "kernels/layer_norm.h"
+#include "tensor/convert.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace moss {
+
+namespace {
+
+const TensorView& tensor_with_shape(const ModelFile& f, const std::string& name, std::vector<int64_t> shape) {
+  const TensorView& t = f.tensors.get(name);
+  if (t.shape != shape) {
+    TensorView want;
+    want.shape = shape;
+    fail(f.source, ": tensor ", name, " has shape ", t.shape_str(), ", expected ", want.shape_str());
+  }
+  if (!can_dequantize(t.dtype)) fail(f.source, ": tensor ", name, " has type ", dtype_name(t.dtype), " that cannot be computed with");
+  const int64_t rows = shape.size() == 2 ? shape[0] : 1;
+  if (t.data == nullptr || t.nbytes < row_bytes(t.dtype, shape.back()) * static_cast<size_t>(rows))
+    fail(f.source, ": tensor ", name, " holds fewer bytes than its shape needs");
+  return t;
+}
+
+WeightMatrix matrix(const ModelFile& f, const std::string& name, int64_t rows, int64_t cols) {
+  const TensorView& t = tensor_with_shape(f, name, {rows, cols});
+  return WeightMatrix{t.data, t.dtype, rows, cols};
+}
+
+// Norm weights and biases are small: converted to float32 once.
+std::vector<float> vector_f32(const ModelFile& f, const std::string& name, int64_t n) {
+  const TensorView& t = tensor_with_shape(f, name, {n});
+  std::vector<float> v(static_cast<size_t>(n));
+  dequantize_row(t.dtype, t.data, v.data(), n);
+  return v;
+}
+
+void grow(std::vector<float>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+}
+
+}  // namespace
+
+Model::Model(ModelFile file, int n_threads)
+    : file_(std::move(file)),
+      config_(MossConfig::from_metadata(file_.meta)),
+      pool_(std::make_unique<ThreadPool>(n_threads)),
+      rope_(config_.n_ctx, config_.rotary_dim, config_.rope_base, config_.rope_variant) {
+  const int64_t E = config_.n_embd, F = config_.n_inner, V = config_.n_vocab;
+  embedding_ = &tensor_with_shape(file_, "token_embd.weight", {V, E});
+  for (int64_t l = 0; l < config_.n_layer; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    Layer L;
+    L.ln_w = vector_f32(file_, p + "attn_norm.weight", E);
+    L.ln_b = vector_f32(file_, p + "attn_norm.bias", E);
+    L.qkv = matrix(file_, p + "attn_qkv.weight", 3 * E, E);
+    L.out = matrix(file_, p + "attn_output.weight", E, E);
+    L.up = matrix(file_, p + "ffn_up.weight", F, E);
+    L.up_b = vector_f32(file_, p + "ffn_up.bias", F);
+    L.down = matrix(file_, p + "ffn_down.weight", E, F);
+    L.down_b = vector_f32(file_, p + "ffn_down.bias", E);
+    layers_.push_back(std::move(L));
+  }
+  norm_w_ = vector_f32(file_, "output_norm.weight", E);
+  norm_b_ = vector_f32(file_, "output_norm.bias", E);
+  lm_head_ = matrix(file_, "output.weight", V, E);
+  lm_head_b_ = vector_f32(file_, "output.bias", V);
+}
+
+Model::~Model() = default;
+
+void Model::validate_batch(std::span<SeqBatch> batch) const {
+  std::set<const KvCache*> seen;
+  for (const SeqBatch& s : batch) {
+    if (s.cache == nullptr) fail("forward: a sequence has no KV cache");
+    if (!seen.insert(s.cache).second) fail("forward: the same KV cache appears twice in one batch");
+    if (s.cache->n_layer() != config_.n_layer || s.cache->n_embd() != config_.n_embd)
+      fail("forward: KV cache was made for another model shape");
+    if (s.tokens.empty()) fail("forward: a sequence has no new tokens");
+    const int64_t end = s.cache->size() + static_cast<int64_t>(s.tokens.size());
+    if (end > s.cache->capacity())
+      fail("forward: positions up to ", end - 1, " requested, but the ",
+           s.cache->capacity() == config_.n_ctx ? "context length" : "KV cache capacity", " is ",
+           s.cache->capacity(), " (positions 0..", s.cache->capacity() - 1, "); there is no wrap-around");
+    for (int32_t id : s.tokens)
+      if (id < 0 || id >= config_.n_vocab) fail("forward: token id ", id, " is outside 0..", config_.n_vocab - 1);
+  }
+}
+
+// x[r] = wte[token r], the rows of all sequences one after another.
+void Model::embed(std::span<SeqBatch> batch, float* x) {
+  const int64_t E = config_.n_embd;
+  const size_t rb = row_bytes(embedding_->dtype, E);
+  const auto* base = static_cast<const uint8_t*>(embedding_->data);
+  int64_t r = 0;
+  for (const SeqBatch& s : batch)
+    for (int32_t id : s.tokens) dequantize_row(embedding_->dtype, base + rb * static_cast<size_t>(id), x + E * r++, E);
+}
+
+void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int64_t N) {
+  const int64_t E = config_.n_embd, F = config_.n_inner, H = config_.n_head, D = config_.head_dim;
+  const int64_t R = config_.rotary_dim;
+  Activations& a = act_;
+
+  // h = LayerNorm(x): shared by the attention and the MLP branch.
+  layer_norm(a.x.data(), N, E, layer.ln_w.data(), layer.ln_b.data(), config_.eps, a.h.data());
+
+  // qkv rows: [q (E) | k (E) | v (E)], head h at h*D within each part.
+  matmul(a.h.data(), N, layer.qkv, nullptr, a.qkv.data(), *pool_);
+
+  // Rotary on q and k at each token's position; k and v go into the cache.
+  std::vector<AttentionSeq> seqs;
+  seqs.reserve(batch.size());
+  int64_t r0 = 0;
+  for (SeqBatch& s : batch) {
+    KvCache& cache = *s.cache;
+    const int64_t P = cache.size(), T = static_cast<int64_t>(s.tokens.size());
+    for (int64_t t = 0; t < T; ++t) {
+      float* row = a.qkv.data() + (r0 + t) * 3 * E;
+      const int64_t pos = P + t;
+      for (int64_t h = 0; h < H; ++h) {
+        apply_rotary(row + h * D, R, rope_.sin(pos), rope_.cos(pos));      // q
+        apply_rotary(row + E + h * D, R, rope_.sin(pos), rope_.cos(pos));  // k
+      }
+      std::memcpy(cache.k(l, pos), row + E, sizeof(float) * static_cast<size_t>(E));
+      std::memcpy(cache.v(l, pos), row + 2 * E, sizeof(float) * static_cast<size_t>(E));
+    }
+    seqs.push_back(AttentionSeq{a.qkv.data() + r0 * 3 * E, 3 * E, cache.k(l, 0), cache.v(l, 0), E,
+                                a.att.data() + r0 * E, E, P, T});
+    r0 += T;
+  }
+  attention(seqs, H, D, *pool_);
+
+  matmul(a.att.data(), N, layer.out, nullptr, a.attn_out.data(), *pool_);
+
+  // MLP on the same h.
+  matmul(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_);
+  gelu_new(a.up.data(), N * F, *pool_);
+  matmul(a.up.data(), N, layer.down, layer.down_b.data(), a.ff.data(), *pool_);
+
+  // x = (attn_out + ff) + residual, in that order (spec 1.6 step 3.14).
+  for (int64_t i = 0; i < N * E; ++i) a.x[static_cast<size_t>(i)] = (a.attn_out[static_cast<size_t>(i)] + a.ff[static_cast<size_t>(i)]) + a.x[static_cast<size_t>(i)];
+}
+
+void Model::forward(std::span<SeqBatch> batch) {
+  validate_batch(batch);
+  const int64_t E = config_.n_embd, F = config_.n_inner, V = config_.n_vocab;
+  int64_t N = 0, M = 0;  // tokens in the batch, rows of logits wanted
+  for (const SeqBatch& s : batch) {
+    N += static_cast<int64_t>(s.tokens.size());
+    M += s.all_logits ? static_cast<int64_t>(s.tokens.size()) : 1;
+  }
+  if (N == 0) return;
+  Activations& a = act_;
+  grow(a.x, N * E), grow(a.h, N * E), grow(a.qkv, N * 3 * E), grow(a.att, N * E), grow(a.attn_out, N * E);
+  grow(a.up, N * F), grow(a.ff, N * E), grow(a.last, M * E), grow(a.logits, M * V);
+
+  embed(batch, a.x.data());
+  for (int64_t l = 0; l < config_.n_layer; ++l) block(layers_[static_cast<size_t>(l)], l, batch, N);
+
+  // Gather the rows whose logits are wanted, then ln_f and the LM head on those rows only.
+  int64_t r0 = 0, m = 0;
+  for (const SeqBatch& s : batch) {
+    const int64_t T = static_cast<int64_t>(s.tokens.size());
+    for (int64_t t = s.all_logits ? 0 : T - 1; t < T; ++t)
+      std::memcpy(a.last.data() + E * m++, a.x.data() + (r0 + t) * E, sizeof(float) * static_cast<size_t>(E));
+    r0 += T;
+  }
+  layer_norm(a.last.data(), M, E, norm_w_.data(), norm_b_.data(), config_.eps, a.last.data());
+  matmul(a.last.data(), M, lm_head_, lm_head_b_.data(), a.logits.data(), *pool_);
+
+  m = 0;
+  for (SeqBatch& s : batch) {
+    const int64_t rows = s.all_logits ? static_cast<int64_t>(s.tokens.size()) : 1;
+    s.logits = std::span<const float>(a.logits.data() + m * V, static_cast<size_t>(rows * V));
+    m += rows;
+    s.cache->n_past_ += static_cast<int64_t>(s.tokens.size());
+  }
+}
+
+std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> tokens, bool all_logits) {
+  SeqBatch s{&cache, tokens, all_logits};
+  forward(std::span<SeqBatch>(&s, 1));
+  return std::vector<float>(s.logits.begin(), s.logits.end());
+}
+
+std::unique_ptr<Model> Model::load(const std::string& path, int n_threads) {
+  return std::make_unique<Model>(open_model(path), n_threads);
+}
+
+}  // namespace moss
