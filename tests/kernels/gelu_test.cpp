@@ -1,0 +1,41 @@
+// gelu_new vs the tanh formula in double.
+#include "kernels/gelu.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "util/thread_pool.h"
+
+namespace moss {
+namespace {
+
+TEST(GeluNew, MatchesDoubleFormula) {
+  const double c = std::sqrt(2.0 / M_PI);
+  const double u1 = std::ldexp(1.0, -23);  // float ulp at 1: covers one rounding and libm's tanh
+  for (double x = -12.0; x <= 12.0; x += 0.0137) {
+    const float xf = static_cast<float>(x);
+    const double xd = xf;
+    const double u = c * (xd + 0.044715 * xd * xd * xd);
+    const double t = std::tanh(u);
+    const double want = 0.5 * xd * (1.0 + t);
+    // Error budget: u carries ~5 float roundings relative to |u| (no cancellation: x and x^3 share
+    // a sign), which tanh scales by (1 - t^2); tanh, 1 + t and the two products add a few more.
+    const double tol = 0.5 * std::fabs(xd) * (5 * u1 * std::fabs(u) * (1 - t * t) + 3 * u1) + 2 * u1 * std::fabs(want);
+    EXPECT_NEAR(gelu_new(xf), want, tol) << "x = " << xf;
+  }
+}
+
+TEST(GeluNew, ArrayEqualsScalar) {
+  ThreadPool pool(3);
+  std::vector<float> v(1001);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = -5.0f + 0.01f * i;
+  std::vector<float> w = v;
+  gelu_new(w.data(), static_cast<int64_t>(w.size()), pool);
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_EQ(w[i], gelu_new(v[i]));
+  EXPECT_EQ(gelu_new(0.0f), 0.0f);
+}
+
+}  // namespace
+}  // namespace moss
