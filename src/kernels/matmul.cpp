@@ -1,10 +1,14 @@
-// matmul: dispatch. For now every type goes through the dequantize-a-row path, split over rows of W
-// across threads. Faster per-type kernels plug in here.
+// matmul: validation, choice of the kernel table for this CPU, quantization of the activation rows
+// (for q8_0/q4_0/q4_k weights), and the split of the output rows over the thread pool.
 #include "kernels/matmul.h"
 
+#include <algorithm>
+#include <atomic>
 #include <vector>
 
+#include "kernels/matmul_kernels.h"
 #include "tensor/convert.h"
+#include "util/error.h"
 #include "util/thread_pool.h"
 
 namespace moss {
@@ -24,14 +28,91 @@ void matmul_rows(const float* x, int64_t m, const WeightMatrix& w, const float* 
     }
   }
 }
+
+void check(const WeightMatrix& w, int64_t m) {
+  if (m < 0 || w.rows < 0 || w.cols < 0) fail("matmul: negative size");
+  row_bytes(w.dtype, w.cols);  // throws when K is not a multiple of the block size
+  if (!w.data && w.rows > 0 && w.cols > 0) fail("matmul: weight matrix without data");
+}
+
+bool is_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K; }
 }  // namespace
 
+const MatmulKernels& matmul_kernels(Isa isa) {
+  if (!isa_supported(isa)) fail("this CPU does not support the ", isa_name(isa), " kernels");
+  switch (isa) {
+    case Isa::Avx512: return matmul_kernels_avx512();
+    case Isa::Avx2: return matmul_kernels_avx2();
+    default: return matmul_kernels_scalar();
+  }
+}
+
+bool matmul_supports(DType t) {
+  return is_quant(t) || t == DType::F32 || t == DType::F16 || t == DType::BF16;
+}
+
 void matmul_reference(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y) {
+  check(w, m);
   matmul_rows(x, m, w, bias, y, 0, w.rows);
 }
 
 void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool) {
-  pool.parallel_for(w.rows, [&](int64_t n0, int64_t n1) { matmul_rows(x, m, w, bias, y, n0, n1); });
+  check(w, m);
+  if (m == 0 || w.rows == 0) return;
+  if (!matmul_supports(w.dtype)) {  // other readable types: slow but correct
+    pool.parallel_for(w.rows, [&](int64_t n0, int64_t n1) { matmul_rows(x, m, w, bias, y, n0, n1); });
+    return;
+  }
+  const MatmulKernels& kt = matmul_kernels(active_isa());
+  const int64_t K = w.cols, N = w.rows;
+  const auto* wd = static_cast<const uint8_t*>(w.data);
+
+  // Activation rows quantized once per call, shared by all threads (one buffer per calling thread).
+  thread_local std::vector<BlockQ8A> xq;
+  const bool quant = is_quant(w.dtype);
+  if (quant) {
+    const int64_t nb = K / 32;
+    if (xq.size() < static_cast<size_t>(m * nb)) xq.resize(static_cast<size_t>(m * nb));
+    BlockQ8A* xqd = xq.data();
+    if (m >= 4 && pool.size() > 1) {
+      pool.parallel_for(m, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) kt.quantize_act(x + i * K, xqd + i * nb, K);
+      });
+    } else {
+      for (int64_t i = 0; i < m; ++i) kt.quantize_act(x + i * K, xqd + i * nb, K);
+    }
+  }
+
+  QuantGemm qg = nullptr;
+  FloatGemm fg = nullptr;
+  switch (w.dtype) {
+    case DType::Q8_0: qg = kt.q8_0; break;
+    case DType::Q4_0: qg = kt.q4_0; break;
+    case DType::Q4_K: qg = kt.q4_k; break;
+    case DType::F32: fg = kt.f32; break;
+    case DType::F16: fg = kt.f16; break;
+    default: fg = kt.bf16; break;
+  }
+
+  // Output rows are handed out in chunks from a shared counter, so a thread slowed by another process
+  // does not hold the others up. About 8 chunks per thread, at least 8 rows each.
+  const int64_t chunk = std::max<int64_t>(8, (N + pool.size() * 8 - 1) / (pool.size() * 8));
+  std::atomic<int64_t> next{0};
+  const BlockQ8A* xqd = xq.data();
+  pool.run([&](int, int) {
+    for (;;) {
+      const int64_t n0 = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (n0 >= N) break;
+      const int64_t n1 = std::min(N, n0 + chunk);
+      if (qg)
+        qg(xqd, m, wd, K, n0, n1, y, N);
+      else
+        fg(x, m, wd, K, n0, n1, y, N);
+      if (bias)
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t n = n0; n < n1; ++n) y[i * N + n] += bias[n];
+    }
+  });
 }
 
 }  // namespace moss

@@ -1,0 +1,25 @@
+// What the CPU (and the OS, via XCR0) supports, read once with cpuid, and the instruction-set level
+// the kernels use: the best supported one, or a lower one forced for tests and benchmarks.
+#pragma once
+
+namespace moss {
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
+};
+
+const CpuFeatures& cpu_features();
+
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };  // Avx512 = F/BW/VL/DQ + VNNI
+
+const char* isa_name(Isa isa);
+bool isa_supported(Isa isa);
+Isa best_isa();
+// The level matmul uses (best_isa() unless forced). force_isa throws moss::Error if unsupported.
+Isa active_isa();
+void force_isa(Isa isa);
+// Parses "scalar", "avx2", "avx512"; throws moss::Error otherwise.
+Isa isa_from_name(const char* name);
+
+}  // namespace moss

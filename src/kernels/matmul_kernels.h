@@ -1,0 +1,42 @@
+// The per-instruction-set kernel tables behind matmul() (internal to kernels/ and its tests).
+// For q8_0 / q4_0 / q4_k weights the activation rows are first quantized to BlockQ8A (32 int8 with an
+// f32 scale, like ggml's q8_0 activations but with an f32 scale), so the inner loops are int8 dot
+// products; the plain types (f32 / f16 / bf16) multiply f32 activations directly.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cpu_features.h"
+#include "tensor/dtype.h"
+
+namespace moss {
+
+struct BlockQ8A {
+  float d;   // scale: x ~= d * qs
+  float ds;  // d * sum(qs), for the zero offsets of q4_0 and the mins of q4_k
+  int8_t qs[32];
+};
+static_assert(sizeof(BlockQ8A) == 40);
+
+// y[i * ldy + n] = dot(x row i, W row n) for i in [0, m), n in [n0, n1); no bias.
+using QuantGemm = void (*)(const BlockQ8A* xa, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1,
+                           float* y, int64_t ldy);
+using FloatGemm = void (*)(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
+                           int64_t ldy);
+
+struct MatmulKernels {
+  // x[0..K) -> K/32 blocks: d = amax/127, qs = round-half-even(x/d) (identical in every table, so the
+  // integer dot products of all tables agree exactly).
+  void (*quantize_act)(const float* x, BlockQ8A* y, int64_t K);
+  QuantGemm q8_0, q4_0, q4_k;
+  FloatGemm f32, f16, bf16;
+};
+
+const MatmulKernels& matmul_kernels_scalar();
+const MatmulKernels& matmul_kernels_avx2();
+const MatmulKernels& matmul_kernels_avx512();
+// The table for `isa`; throws moss::Error if the CPU lacks it.
+const MatmulKernels& matmul_kernels(Isa isa);
+// Whether matmul() has a kernel for weights of this type (others throw).
+bool matmul_supports(DType t);
+
+}  // namespace moss

@@ -1,0 +1,245 @@
+// matmul kernels: every SIMD table against the scalar table, the scalar table against
+// matmul_reference (dequantize + f32 dot), and matmul() (threads, chunking, bias) against the table it
+// dispatches to. Tolerances are derived below; unsupported instruction sets are skipped at run time.
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "kernels/matmul_kernels.h"
+#include "tensor/convert.h"
+#include "tensor/quant_blocks.h"
+#include "util/error.h"
+#include "util/half.h"
+#include "util/thread_pool.h"
+
+namespace moss {
+namespace {
+
+constexpr float kEps = FLT_EPSILON / 2;  // unit roundoff of f32
+
+struct Case {
+  DType type;
+  int64_t m, n, k;
+};
+
+struct Data {
+  std::vector<float> x, wf, bias;
+  std::vector<uint8_t> w;
+  WeightMatrix wm;
+};
+
+Data make(const Case& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  Data d;
+  d.x.resize(static_cast<size_t>(c.m * c.k));
+  d.wf.resize(static_cast<size_t>(c.n * c.k));
+  d.bias.resize(static_cast<size_t>(c.n));
+  for (auto& v : d.x) v = g(rng);
+  for (auto& v : d.wf) v = 0.05f * g(rng);
+  for (auto& v : d.bias) v = g(rng);
+  if (c.m > 1) d.x[3] = 20.0f;  // an outlier in one activation block
+  const size_t rb = row_bytes(c.type, c.k);
+  d.w.resize(rb * static_cast<size_t>(c.n));
+  for (int64_t r = 0; r < c.n; ++r) quantize_row(c.type, d.wf.data() + r * c.k, d.w.data() + r * rb, c.k);
+  d.wm = WeightMatrix{d.w.data(), c.type, c.n, c.k};
+  return d;
+}
+
+bool is_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K; }
+
+// A[k]: the largest magnitude a single weight element contributes to a product term in the kernels'
+// block sums. q8_0: |w|. q4_0: the level q (<= 15) and the offset 8 enter separately: 23|d|.
+// q4_k: 15*d*sc (levels) + dmin*m (the min term).
+std::vector<float> weight_magnitudes(DType t, const uint8_t* row, int64_t K) {
+  std::vector<float> a(static_cast<size_t>(K));
+  if (t == DType::Q8_0) {
+    dequantize_row(t, row, a.data(), K);
+    for (auto& v : a) v = std::fabs(v);
+  } else if (t == DType::Q4_0) {
+    const auto* b = reinterpret_cast<const BlockQ4_0*>(row);
+    for (int64_t k = 0; k < K; ++k) a[k] = 23.0f * std::fabs(fp16_to_f32(b[k / 32].d));
+  } else {
+    const auto* b = reinterpret_cast<const BlockQ4_K*>(row);
+    for (int64_t k = 0; k < K; ++k) {
+      uint8_t sc, mn;
+      get_scale_min_k4(static_cast<int>((k % 256) / 32), b[k / 256].scales, &sc, &mn);
+      a[k] = 15.0f * fp16_to_f32(b[k / 256].d) * sc + fp16_to_f32(b[k / 256].dmin) * mn;
+    }
+  }
+  return a;
+}
+
+// Runs one kernel table over the whole matrix (no bias).
+std::vector<float> run_table(const MatmulKernels& kt, const Case& c, const Data& d) {
+  std::vector<float> y(static_cast<size_t>(c.m * c.n));
+  if (is_quant(c.type)) {
+    std::vector<BlockQ8A> xq(static_cast<size_t>(c.m * c.k / 32));
+    for (int64_t i = 0; i < c.m; ++i) kt.quantize_act(d.x.data() + i * c.k, xq.data() + i * c.k / 32, c.k);
+    QuantGemm g = c.type == DType::Q8_0 ? kt.q8_0 : c.type == DType::Q4_0 ? kt.q4_0 : kt.q4_k;
+    g(xq.data(), c.m, d.w.data(), c.k, 0, c.n, y.data(), c.n);
+  } else {
+    FloatGemm g = c.type == DType::F32 ? kt.f32 : c.type == DType::F16 ? kt.f16 : kt.bf16;
+    g(d.x.data(), c.m, d.w.data(), c.k, 0, c.n, y.data(), c.n);
+  }
+  return y;
+}
+
+// The activation blocks as the kernels see them (values q*d), to bound errors.
+std::vector<float> quantized_x(const Case& c, const Data& d) {
+  std::vector<BlockQ8A> xq(static_cast<size_t>(c.m * c.k / 32));
+  for (int64_t i = 0; i < c.m; ++i)
+    matmul_kernels_scalar().quantize_act(d.x.data() + i * c.k, xq.data() + i * c.k / 32, c.k);
+  std::vector<float> xh(d.x.size());
+  for (size_t b = 0; b < xq.size(); ++b)
+    for (int j = 0; j < 32; ++j) xh[b * 32 + j] = xq[b].qs[j] * xq[b].d;
+  return xh;
+}
+
+const Case kCases[] = {
+    {DType::Q8_0, 1, 37, 256}, {DType::Q8_0, 5, 16, 512}, {DType::Q8_0, 9, 8, 768},
+    {DType::Q4_0, 1, 37, 256}, {DType::Q4_0, 6, 16, 512}, {DType::Q4_0, 3, 8, 768},
+    {DType::Q4_K, 1, 37, 256}, {DType::Q4_K, 7, 16, 512}, {DType::Q4_K, 4, 8, 768},
+    {DType::F32, 1, 13, 300},  {DType::F32, 5, 16, 64},   {DType::F16, 1, 37, 256},
+    {DType::F16, 6, 9, 261},   {DType::BF16, 1, 37, 256}, {DType::BF16, 4, 5, 128},
+};
+
+// SIMD table vs scalar table. Quantized types: both compute the same exact integer block sums I_b and
+// combine them with f32 products and sums, each result within gamma_(nb+8) * T of the exact value
+// (T = sum_k |xhat_k| * A_k bounds every term; nb+8 covers the block count, the scale product, the
+// 8-lane reduction and the offset term), so they differ by at most 2 * (nb + 8) * u * T.
+// Plain types: two f32 dot products of K terms in different orders: 2 * (K + 8) * u * sum |x||w|.
+TEST(Matmul, SimdTablesMatchScalar) {
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) {
+      std::printf("skipping %s: not supported by this CPU\n", isa_name(isa));
+      continue;
+    }
+    for (const Case& c : kCases) {
+      const Data d = make(c, 7);
+      const auto want = run_table(matmul_kernels_scalar(), c, d);
+      const auto got = run_table(matmul_kernels(isa), c, d);
+      const auto xh = is_quant(c.type) ? quantized_x(c, d) : d.x;
+      const size_t rb = row_bytes(c.type, c.k);
+      for (int64_t n = 0; n < c.n; ++n) {
+        std::vector<float> a(static_cast<size_t>(c.k));
+        if (is_quant(c.type)) {
+          a = weight_magnitudes(c.type, d.w.data() + n * rb, c.k);
+        } else {
+          dequantize_row(c.type, d.w.data() + n * rb, a.data(), c.k);
+          for (auto& v : a) v = std::fabs(v);
+        }
+        for (int64_t i = 0; i < c.m; ++i) {
+          double t = 0;
+          for (int64_t k = 0; k < c.k; ++k) t += std::fabs(xh[i * c.k + k]) * a[k];
+          const double terms = is_quant(c.type) ? c.k / 32 + 8 : c.k + 8;
+          const double bound = 2 * terms * kEps * t + 1e-30;
+          ASSERT_LE(std::fabs(got[i * c.n + n] - want[i * c.n + n]), bound)
+              << isa_name(isa) << " " << dtype_name(c.type) << " m=" << c.m << " n=" << n << " i=" << i;
+        }
+      }
+    }
+  }
+}
+
+// Scalar table vs matmul_reference (f32 x, dequantized W). The kernels quantize x per block of 32:
+// |x - xhat| <= d/2 + 2*127*u*d (d = amax/127; the 127u term is the rounding of x*(1/d)), so
+// |y - yhat| <= sum_k |w_k| |x_k - xhat_k| + the f32 rounding of both sides: (K + 2) u sum|w||x| for the
+// reference and (nb + 8) u T for the kernel. Plain types: both are f32 sums: 2 (K + 8) u sum|w||x|.
+TEST(Matmul, ScalarTableMatchesReference) {
+  for (const Case& c : kCases) {
+    const Data d = make(c, 11);
+    const auto got = run_table(matmul_kernels_scalar(), c, d);
+    std::vector<float> want(got.size());
+    matmul_reference(d.x.data(), c.m, d.wm, nullptr, want.data());
+    const size_t rb = row_bytes(c.type, c.k);
+    const auto xh = is_quant(c.type) ? quantized_x(c, d) : d.x;
+    for (int64_t n = 0; n < c.n; ++n) {
+      std::vector<float> wr(static_cast<size_t>(c.k));
+      dequantize_row(c.type, d.w.data() + n * rb, wr.data(), c.k);
+      const auto a = is_quant(c.type) ? weight_magnitudes(c.type, d.w.data() + n * rb, c.k) : std::vector<float>();
+      for (int64_t i = 0; i < c.m; ++i) {
+        double wx = 0, xerr = 0, t = 0;
+        for (int64_t b = 0; b < c.k / 32 * 32; b += 32) {
+          float amax = 0;
+          for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(d.x[i * c.k + b + j]));
+          const double dx = amax / 127.0;
+          for (int j = 0; j < 32; ++j) xerr += std::fabs(wr[b + j]) * dx * (0.5 + 2 * 127 * kEps);
+        }
+        for (int64_t k = 0; k < c.k; ++k) {
+          wx += std::fabs(wr[k] * d.x[i * c.k + k]);
+          if (is_quant(c.type)) t += std::fabs(xh[i * c.k + k]) * a[k];
+        }
+        const double bound = is_quant(c.type)
+                                 ? xerr + (c.k + 2) * kEps * wx + (c.k / 32 + 8) * kEps * t
+                                 : 2 * (c.k + 8) * kEps * wx;
+        ASSERT_LE(std::fabs(got[i * c.n + n] - want[i * c.n + n]), bound + 1e-30)
+            << dtype_name(c.type) << " m=" << c.m << " n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
+// matmul() = the active table + bias, whatever the thread count and chunking: bit-identical, since
+// every output element is computed by the same instructions in the same order.
+TEST(Matmul, ThreadedDispatchIsExact) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (const Case& c : kCases) {
+      const Data d = make(c, 13);
+      auto want = run_table(matmul_kernels(active_isa()), c, d);
+      for (int64_t i = 0; i < c.m; ++i)
+        for (int64_t n = 0; n < c.n; ++n) want[i * c.n + n] += d.bias[n];
+      std::vector<float> got(want.size(), NAN);
+      matmul(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool);
+      for (size_t j = 0; j < got.size(); ++j) ASSERT_EQ(got[j], want[j]) << dtype_name(c.type) << " threads=" << threads;
+    }
+  }
+}
+
+TEST(Matmul, LargeRowCountUsesAllChunks) {
+  const Case c{DType::Q4_0, 2, 1000, 64};
+  const Data d = make(c, 17);
+  ThreadPool pool(2);
+  std::vector<float> got(static_cast<size_t>(c.m * c.n), NAN), want(got.size());
+  matmul(d.x.data(), c.m, d.wm, nullptr, got.data(), pool);
+  want = run_table(matmul_kernels(active_isa()), c, d);
+  EXPECT_EQ(got, want);
+}
+
+TEST(Matmul, BadShapesAreErrors) {
+  ThreadPool pool(1);
+  std::vector<float> x(64), y(64);
+  std::vector<uint8_t> w(1024);
+  EXPECT_THROW(matmul(x.data(), 1, WeightMatrix{w.data(), DType::Q8_0, 1, 33}, nullptr, y.data(), pool), Error);
+  EXPECT_THROW(matmul(x.data(), 1, WeightMatrix{w.data(), DType::Q4_K, 1, 128}, nullptr, y.data(), pool), Error);
+  EXPECT_THROW(matmul(x.data(), 1, WeightMatrix{nullptr, DType::F32, 2, 2}, nullptr, y.data(), pool), Error);
+  EXPECT_THROW(matmul(x.data(), 1, WeightMatrix{w.data(), DType::Q5_0, 1, 32}, nullptr, y.data(), pool), Error);
+}
+
+TEST(Matmul, ForcingAnUnsupportedIsaIsAnError) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (isa_supported(isa)) {
+      force_isa(isa);
+      EXPECT_EQ(active_isa(), isa);
+    } else {
+      EXPECT_THROW(force_isa(isa), Error);
+    }
+  }
+  force_isa(best_isa());
+  EXPECT_THROW(isa_from_name("sse9"), Error);
+}
+
+TEST(ThreadPoolClamp, ZeroAndHugeCountsAreClamped) {
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(ThreadPool(0).size(), hw);
+  EXPECT_LE(ThreadPool(1000).size(), 4 * hw);
+  EXPECT_GE(ThreadPool(-5).size(), 1);
+}
+
+}  // namespace
+}  // namespace moss
