@@ -1,0 +1,69 @@
+// The Text2Image plugin (spec 7.6): `Text2Image("description")` asks an image service for one
+// picture, saves it under a generated file name in the output folder, and yields the single result
+// line the data always shows: "Image generated successfully." (the chat loop writes it as
+// `<|Results|>: Image generated successfully.<eor>`). Backends:
+// * automatic1111: POST {base_url}/sdapi/v1/txt2img {prompt, steps, width, height}
+//   -> {"images": ["<base64 PNG>", ...]}
+// * openai: POST {base_url}/v1/images/generations {prompt, n: 1, size: "WxH",
+//   response_format: "b64_json"[, model]} -> {"data": [{"b64_json": "..."}]}
+// On failure the line is "Image generation failed: <reason>." with ok = false; run() never throws.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugins/http_client.h"
+#include "plugins/plugin.h"
+
+namespace moss {
+
+struct Text2ImageConfig {
+  std::string backend;   // "" = disabled, "automatic1111", "openai"
+  std::string base_url;  // e.g. http://127.0.0.1:7860 or https://api.openai.com
+  std::string api_key;   // openai: sent as "Authorization: Bearer ..."; config may say "env:NAME"
+  std::string model;     // openai: optional "model" field
+  int width = 512, height = 512;
+  int steps = 20;        // automatic1111 sampling steps
+  std::string output_dir = "moss-images";  // created if missing
+  HttpOptions http = [] {
+    HttpOptions h;
+    h.timeout_ms = 180000;  // diffusion on a busy GPU can take minutes
+    return h;
+  }();
+};
+
+// From the JSON object of the "text2image" section (schema in docs/plugins.md).
+Text2ImageConfig text2image_config_from_json(std::string_view json_text);
+// Reads the "text2image" section of a JSON config file; absent -> disabled config.
+Text2ImageConfig text2image_config_from_file(const std::string& path);
+
+// Standard base64 (RFC 4648) with optional padding; whitespace is ignored and a leading
+// "data:...;base64," is dropped. Throws moss::Error on any other character or a bad length.
+std::vector<uint8_t> base64_decode(std::string_view text);
+
+class Text2ImagePlugin : public Plugin {
+ public:
+  explicit Text2ImagePlugin(Text2ImageConfig config);
+
+  bool configured() const { return !config_.backend.empty(); }
+  std::string api_name() const override { return "Text2Image"; }
+  ToolResult run(const std::string& argument, ToolTurnContext& ctx) override;
+  // The result line itself (no echo of the call), as in the data.
+  std::string format(const std::string& argument, const ToolResult& result) const override;
+
+  // Path of the image saved by the last successful run ("" if none yet), for frontends that show it.
+  std::string last_image_path() const;
+
+ private:
+  std::vector<uint8_t> generate(const std::string& prompt) const;
+  std::string save(const std::string& prompt, const std::vector<uint8_t>& image) const;
+
+  Text2ImageConfig config_;
+  HttpClient client_;
+  mutable std::mutex mu_;
+  std::string last_path_;
+};
+
+}  // namespace moss
