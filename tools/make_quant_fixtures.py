@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Writes tests/fixtures/quant/: a fixed float32 input and its q8_0 / q4_0 / q4_k encodings.
+"""Writes tests/fixtures/quant/: a fixed float32 input and its q8_0 / q4_0 / q4_k encodings, and tiny
+synthetic GPTQ layers (packed as in spec moss-003.md §3.3) with the fp16 weights the Triton kernel
+computes from them (§3.4).
 
 The quantizers below are re-implemented from /work/shared/spec/gguf.md (ggml-quants.c's *_ref
 functions), independently of the C++ code, in float32 arithmetic step by step (numpy float32
@@ -178,6 +180,33 @@ def make_input():
     return torch.stack(rows).numpy().astype(np.float32)
 
 
+def gptq_case(name, bits, K, N, zlo, zhi, act_order, seed):
+    """Packs random q/z/scales as the GPTQ checkpoints do and writes the expected W [N, K] fp16."""
+    g = torch.Generator().manual_seed(seed)
+    p, maxq, G = 32 // bits, (1 << bits) - 1, (K + 127) // 128
+    q = torch.randint(0, maxq + 1, (K, N), generator=g, dtype=torch.int64)
+    z = torch.randint(zlo, zhi + 1, (G, N), generator=g, dtype=torch.int64)     # true zero (>= 1)
+    scales = (torch.rand(G, N, generator=g) * 0.02 + 0.001).half()
+    if act_order:
+        g_idx = torch.randperm(K, generator=g) // 128
+    else:
+        g_idx = torch.arange(K) // 128
+    qweight = torch.zeros(K // p, N, dtype=torch.int64)
+    for t in range(p):                                   # row p*r + t at bits [b*t, b*t + b)
+        qweight |= q[t::p, :] << (bits * t)
+    qzeros = torch.zeros(G, N // p, dtype=torch.int64)
+    for t in range(p):                                   # column p*c + t, stored value zero - 1
+        qzeros |= (z[:, t::p] - 1) << (bits * t)
+    as_i32 = lambda t: t.numpy().astype(np.uint32).view(np.int32)
+    # Triton: (q - z) as int, times the fp16 scale -> fp16 weight W^T[k, n]
+    wt = (q - z[g_idx, :]).half() * scales[g_idx, :]
+    files = {"qweight": as_i32(qweight), "qzeros": as_i32(qzeros), "scales": scales.numpy(),
+             "gidx": g_idx.numpy().astype(np.int32), "expected": wt.t().contiguous().numpy()}
+    for key, arr in files.items():
+        with open(os.path.join(OUT, "gptq_%s_%s.bin" % (name, key)), "wb") as f:
+            f.write(np.ascontiguousarray(arr).tobytes())
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     x = make_input()
@@ -188,6 +217,11 @@ def main():
         with open(os.path.join(OUT, name + ".bin"), "wb") as f:
             f.write(data)
         print(name, len(data), "bytes")
+    # name, bits, K, N, zero range, act-order g_idx
+    gptq_case("int4", 4, 256, 16, 1, 16, False, 1)
+    gptq_case("int8", 8, 256, 8, 120, 135, False, 2)     # q - z may leave int8 -> f16 expected
+    gptq_case("int8fit", 8, 256, 8, 128, 128, False, 3)  # q - z in [-128, 127] -> q8_0 possible
+    gptq_case("actorder", 4, 256, 8, 1, 16, True, 4)
 
 
 if __name__ == "__main__":
