@@ -1,0 +1,61 @@
+// `moss convert`: Hugging Face folder (or GGUF) -> GGUF, with the weight matrices stored as the
+// chosen type. Progress goes to stderr so stdout stays clean for scripts.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+
+#include "cli/command.h"
+#include "formats/model_file.h"
+#include "tensor/dtype.h"
+
+namespace moss::cli {
+namespace {
+
+struct ConvertOptions {
+  std::string input;
+  std::string output;
+  std::string type = "f16";
+  bool quiet = false;
+};
+
+int run_convert(const ConvertOptions& o) {
+  const DType type = dtype_from_name(o.type);
+  ModelFile model = open_model(o.input);
+  uint64_t total_in = 0;
+  for (const auto& t : model.tensors.all()) total_in += t.nbytes;
+  std::fprintf(stderr, "moss convert: %s: %zu tensors, %.1f MB -> %s (%s weights)\n", o.input.c_str(), model.tensors.size(),
+               static_cast<double>(total_in) / 1e6, o.output.c_str(), o.type.c_str());
+  // Print at most ~once a second, and only for files where waiting is noticeable.
+  auto last = std::chrono::steady_clock::now();
+  bool printed = false;
+  Progress progress = [&](uint64_t done, uint64_t total) {
+    if (o.quiet || total < (64u << 20)) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last < std::chrono::seconds(1)) return;
+    last = now;
+    printed = true;
+    std::fprintf(stderr, "\r  %.1f / %.1f MB (%.0f%%)", static_cast<double>(done) / 1e6, static_cast<double>(total) / 1e6,
+                 total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0);
+    std::fflush(stderr);
+  };
+  write_gguf(o.output, model, type, progress);
+  if (printed) std::fprintf(stderr, "\n");
+  std::fprintf(stderr, "moss convert: wrote %s\n", o.output.c_str());
+  return 0;
+}
+
+const CommandRegistration kRegistration{
+    "convert", "convert a Hugging Face MOSS folder (or a GGUF file) to GGUF", [](CLI::App& sub) {
+      auto o = std::make_shared<ConvertOptions>();
+      sub.add_option("input", o->input, "Hugging Face model folder or .gguf file")->required();
+      sub.add_option("-o,--output", o->output, "output .gguf file")->required();
+      sub.add_option("--type", o->type,
+                     "type of the weight matrices: f32, f16, bf16 or a quantized type (q8_0, q4_0, q4_k, ...); "
+                     "norms and biases stay f32")
+          ->capture_default_str();
+      sub.add_flag("-q,--quiet", o->quiet, "no progress line");
+      return [o] { return run_convert(*o); };
+    }};
+
+}  // namespace
+}  // namespace moss::cli
