@@ -31,11 +31,17 @@ class LanguageModel {
 };
 
 // Opens a model file (GGUF or Hugging Face folder) for generation with `threads` CPU threads
-// (0 = all). Implemented by the model layer's adapter (model_adapter.cpp); until then it throws
-// moss::Error("... not available yet").
+// (0 = all). Implemented in model_adapter.cpp over the real Model.
 std::unique_ptr<LanguageModel> load_language_model(const std::string& path, int threads);
 
-// The tokenizer stored with the same model file. Same status as load_language_model.
+// The tokenizer stored with the same model file.
 Tokenizer load_model_tokenizer(const std::string& path);
+
+// Model and tokenizer from one opening of the file (what chat frontends want).
+struct ChatModel {
+  std::unique_ptr<LanguageModel> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+ChatModel load_chat_model(const std::string& path, int threads);
 
 }  // namespace moss
