@@ -19,16 +19,41 @@ namespace moss {
 
 class Metadata;
 
+// Everything the tokenizer is built from, as explicit lists (what from_metadata reads from the
+// tokenizer.* keys; tests build it from the GPT-2 files directly).
+//
+// Token types (GGUF): 1 normal, 3 control (special), 4 user-defined (added, not special); any other
+// type counts as normal. Mirroring the transformers 4.25.1 slow tokenizer:
+//   all_special_ids = type 3 plus bos/eos/unk;
+//   added tokens (added_tokens.json: no-split, raw UTF-8 text, own segment in decode()) = type 4
+//     plus the type-3 tokens at or after the first type-4 id. A type-3 token before it is a
+//     vocab.json entry made special (<|endoftext|>, 106028 / GPT-2's 50256): byte-level text, and
+//     it decodes as ordinary text, as in the reference. (Added tokens follow vocab.json densely,
+//     so this is exact whenever the added tokens include a non-special one, as MOSS's do.)
+//   no-split tokens = added + special; with parse_special = false only the non-special ones.
+struct TokenizerVocab {
+  std::vector<std::string> tokens;  // id -> text
+  std::vector<int32_t> types;       // id -> type (empty: all normal)
+  std::vector<std::string> merges;  // "a b", by rank
+  int32_t bos_id = -1, eos_id = -1, unk_id = -1;  // -1: none
+  std::vector<int32_t> strip_neighbor_ids;        // spec 2.5 stripping (plain-string no-split tokens)
+};
+
 class Tokenizer {
  public:
   // From the tokenizer.* keys of a model (see formats/metadata.h). Throws moss::Error if missing or
   // inconsistent.
   static Tokenizer from_metadata(const Metadata& meta);
+  // From explicit lists. Throws moss::Error if inconsistent (ids out of range, duplicate added
+  // tokens, empty added-token text).
+  static Tokenizer from_vocab(const TokenizerVocab& vocab);
   Tokenizer();
   ~Tokenizer();
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
 
+  // Invalid UTF-8 in `text` is first replaced by U+FFFD (as if the bytes had been decoded with
+  // errors="replace"), since the reference only ever sees Python strings.
   std::vector<int32_t> encode(std::string_view text, bool parse_special = false) const;
   // Invalid UTF-8 in the decoded bytes becomes U+FFFD (errors="replace"). Ids outside the
   // vocabulary (e.g. LM-head padding rows) throw moss::Error.
@@ -42,6 +67,7 @@ class Tokenizer {
   int32_t token_id(std::string_view token_text) const;  // added token or vocab entry; -1 if none
   int32_t eos_id() const;
   int32_t bos_id() const;
+  bool is_added(int32_t id) const;  // an added token (types 3/4): its own segment in decode()
 
  private:
   struct Impl;
