@@ -21,6 +21,10 @@ struct WeightMatrix {
 // bias may be nullptr. x: [m, K], y: [m, N]; y must not alias x.
 void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool);
 
+// Whether matmul() has fast kernels for weights of this type (q8_0, q4_0, q4_k, f32, f16, bf16); other
+// readable types go through the slow dequantize-a-row path.
+bool matmul_supports(DType t);
+
 // The plain scalar version that every fast path is tested against (dequantize each row, then dot
 // products in float32, summed in index order).
 void matmul_reference(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y);

@@ -36,7 +36,5 @@ const MatmulKernels& matmul_kernels_avx2();
 const MatmulKernels& matmul_kernels_avx512();
 // The table for `isa`; throws moss::Error if the CPU lacks it.
 const MatmulKernels& matmul_kernels(Isa isa);
-// Whether matmul() has a kernel for weights of this type (others throw).
-bool matmul_supports(DType t);
 
 }  // namespace moss

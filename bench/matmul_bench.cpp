@@ -1,0 +1,66 @@
+// Micro-benchmarks of one matmul at the shapes of the 1.24B benchmark model (n_embd 2048, n_inner
+// 8192): decode GEMV (m = 1) and prefill GEMM (m = 128), per weight type, instruction set and thread
+// count. Bytes/s counts weight bytes; items/s counts tokens.
+//   bench_matmul --benchmark_filter='q4_0/.*'
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "kernels/matmul.h"
+#include "tensor/convert.h"
+#include "util/thread_pool.h"
+
+namespace moss {
+namespace {
+
+void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, int64_t m, int threads) {
+  if (!isa_supported(isa)) {
+    st.SkipWithError("instruction set not supported");
+    return;
+  }
+  force_isa(isa);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> g(0.0f, 0.02f);
+  const size_t rb = row_bytes(type, K);
+  std::vector<uint8_t> w(rb * static_cast<size_t>(N));
+  std::vector<float> row(static_cast<size_t>(K));
+  for (int r = 0; r < 64; ++r) {
+    for (auto& v : row) v = g(rng);
+    quantize_row(type, row.data(), w.data() + rb * r, K);
+  }
+  for (int64_t r = 64; r < N; ++r) std::copy_n(w.data() + rb * (r % 64), rb, w.data() + rb * r);
+  std::vector<float> x(static_cast<size_t>(m * K)), y(static_cast<size_t>(m * N));
+  for (auto& v : x) v = g(rng) * 50;
+  ThreadPool pool(threads);
+  const WeightMatrix wm{w.data(), type, N, K};
+  for (auto _ : st) {
+    matmul(x.data(), m, wm, nullptr, y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(w.size()));
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * m);
+  st.counters["GFLOPs"] = benchmark::Counter(2.0 * static_cast<double>(N * K * m) * static_cast<double>(st.iterations()),
+                                             benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+int register_all() {
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::F16})
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+      for (int64_t m : {1, 128})
+        for (int threads : {1, 2}) {
+          if (isa == Isa::Scalar && m > 1) continue;
+          // fc_in of the 1.24B shape: 8192 x 2048
+          const std::string name = std::string(dtype_name(t)) + "/" + isa_name(isa) + "/m" + std::to_string(m) + "/t" +
+                                   std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), BM_matmul, t, isa, 8192, 2048, m, threads)->UseRealTime();
+        }
+  return 0;
+}
+const int registered = register_all();
+
+}  // namespace
+}  // namespace moss
+
+BENCHMARK_MAIN();

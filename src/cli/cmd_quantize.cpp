@@ -1,0 +1,60 @@
+// `moss quantize IN.gguf OUT.gguf --type q8_0|q4_0|q4_k`: re-stores the weight matrices of an f32 /
+// f16 / bf16 model in a block-quantized type (norms and biases stay f32). Refuses already-quantized
+// input: quantizing twice compounds the errors.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+
+#include "cli/command.h"
+#include "formats/model_file.h"
+#include "tensor/convert.h"
+#include "tensor/dtype.h"
+#include "util/error.h"
+
+namespace moss::cli {
+namespace {
+
+struct QuantizeOptions {
+  std::string input, output, type;
+  bool quiet = false;
+};
+
+int run_quantize(const QuantizeOptions& o) {
+  const DType type = dtype_from_name(o.type);
+  if (!dtype_traits(type).quantized || !can_quantize(type))
+    fail("--type ", o.type, " is not a quantized type this program can write (use q8_0, q4_0 or q4_k; `moss convert` "
+         "writes f16/f32)");
+  if (o.input == o.output) fail("input and output are the same file: ", o.input);
+  ModelFile model = open_model(o.input);
+  for (const auto& t : model.tensors.all())
+    if (t.shape.size() == 2 && dtype_traits(t.dtype).quantized)
+      fail(o.input, " is already quantized (tensor ", t.name, " is ", dtype_name(t.dtype),
+           "); quantize from the f16/f32 model instead");
+  const auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  Progress progress = [&](uint64_t done, uint64_t total) {
+    if (o.quiet || total < (64u << 20)) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last < std::chrono::seconds(1)) return;
+    last = now;
+    std::fprintf(stderr, "\r  %.1f / %.1f MB", static_cast<double>(done) / 1e6, static_cast<double>(total) / 1e6);
+    std::fflush(stderr);
+  };
+  write_gguf(o.output, model, type, progress);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!o.quiet) std::fprintf(stderr, "%smoss quantize: wrote %s (%s) in %.1f s\n", "\n", o.output.c_str(), o.type.c_str(), s);
+  return 0;
+}
+
+const CommandRegistration kRegister{
+    "quantize", "store the weight matrices of a GGUF model as q8_0, q4_0 or q4_k", [](CLI::App& sub) {
+      auto o = std::make_shared<QuantizeOptions>();
+      sub.add_option("input", o->input, "f32/f16/bf16 model (.gguf or Hugging Face folder)")->required();
+      sub.add_option("output", o->output, "output .gguf")->required();
+      sub.add_option("--type", o->type, "q8_0, q4_0 or q4_k")->required();
+      sub.add_flag("-q,--quiet", o->quiet, "no progress output");
+      return std::function<int()>([o] { return run_quantize(*o); });
+    }};
+
+}  // namespace
+}  // namespace moss::cli
