@@ -74,7 +74,7 @@ void Conversation::make_room(size_t incoming, bool current_turn_open, const Chat
   while (tokens_.size() + incoming + reserve > n_ctx && turn_starts_.size() > keep_last + dropped) ++dropped;
   if (dropped > 0) {
     const size_t from = turn_starts_[0];
-    const size_t to = turn_starts_[dropped];
+    const size_t to = dropped < turn_starts_.size() ? turn_starts_[dropped] : tokens_.size();
     tokens_.erase(tokens_.begin() + from, tokens_.begin() + to);
     turn_starts_.erase(turn_starts_.begin(), turn_starts_.begin() + dropped);
     for (size_t& s : turn_starts_) s -= to - from;

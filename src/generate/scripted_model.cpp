@@ -22,7 +22,6 @@ std::span<const float> ScriptedLanguageModel::eval(std::span<const int32_t> toke
     fail("LanguageModel::eval: context overflow (", context_.size() + tokens.size(), " > ", n_ctx_, ")");
   for (int32_t t : tokens)
     if (t < 0 || t >= n_vocab_) fail("LanguageModel::eval: token ", t, " outside the vocabulary");
-  if (context_.size() == predicted_at_ && next_ < script_.size() && tokens[0] == script_[next_]) ++next_;
   context_.insert(context_.end(), tokens.begin(), tokens.end());
   tokens_evaluated_ += tokens.size();
   ++eval_calls_;
@@ -32,14 +31,13 @@ std::span<const float> ScriptedLanguageModel::eval(std::span<const int32_t> toke
   std::fill(logits_.begin(), logits_.end(), 0.0f);
   const int32_t predicted = next_ < script_.size() ? script_[next_] : fallback_;
   logits_[predicted] = 40.0f;
-  predicted_at_ = context_.size();
+  ++next_;
   return logits_;
 }
 
 void ScriptedLanguageModel::truncate(size_t n) {
   if (n > context_.size()) fail("LanguageModel::truncate: ", n, " > n_past ", context_.size());
   context_.resize(n);
-  predicted_at_ = SIZE_MAX;
 }
 
 }  // namespace moss

@@ -1,9 +1,9 @@
 // A LanguageModel for tests: it "predicts" a fixed script of tokens. The logits it returns make the
 // next scripted token win by a margin that survives any repetition penalty, temperature, top-k and
-// top-p setting in use (sure sample, and argmax for greedy). The script advances when the predicted
-// token is appended at the position it was predicted for, so re-evaluating history after a context
-// cut does not consume the script. It also counts evaluated tokens, so tests can check that history
-// is not recomputed.
+// top-p setting in use (sure sample, and argmax for greedy). The k-th call of eval predicts
+// script[k]: a caller samples from every logits row it asks for, so each call consumes one
+// prediction (whatever token the caller then appends, e.g. a stop marker it replaced). It also
+// counts evaluated tokens, so tests can check that history is not recomputed.
 #pragma once
 #include <vector>
 
@@ -35,7 +35,6 @@ class ScriptedLanguageModel : public LanguageModel {
   std::vector<int32_t> context_;
   std::vector<float> logits_;
   size_t next_ = 0;
-  size_t predicted_at_ = SIZE_MAX;  // context size when the current prediction was made
   size_t tokens_evaluated_ = 0, eval_calls_ = 0;
 };
 
