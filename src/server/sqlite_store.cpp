@@ -1,5 +1,6 @@
 // SqliteStore: schema, migrations and queries (see sqlite_store.h). The DDL sticks to types and
-// constraints PostgreSQL accepts too (TEXT, BIGINT, INTEGER, REFERENCES ... ON DELETE CASCADE).
+// constraints PostgreSQL accepts too (TEXT, BIGINT, INTEGER, REFERENCES ... ON DELETE CASCADE);
+// the one SQLite-only spelling (INTEGER PRIMARY KEY [AUTOINCREMENT]) is noted where it is used.
 #include "server/sqlite_store.h"
 
 #include <sqlite3.h>
@@ -33,7 +34,9 @@ const char* kSchemaV1[] = {
     " updated_at BIGINT NOT NULL)",
     "CREATE INDEX conversations_by_user ON conversations(user_id, updated_at)",
     "CREATE TABLE records ("
-    " id INTEGER PRIMARY KEY,"
+    // AUTOINCREMENT: ids are never reused, so feedback aimed at a regenerated (deleted) record
+    // cannot land on its replacement. PostgreSQL: BIGINT GENERATED ALWAYS AS IDENTITY.
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
     " seq INTEGER NOT NULL,"
     " human TEXT NOT NULL,"
