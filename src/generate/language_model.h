@@ -1,7 +1,8 @@
 // The narrow interface the generation and chat loops use to talk to a model, so that they never
 // depend on the model class: append tokens to the context, get the logits of the next position,
-// drop the tail of the context. The real Model is adapted to it by load_language_model (defined in
-// model_adapter.cpp); tests use ScriptedLanguageModel (scripted_model.h).
+// drop the tail of the context. The real Model is adapted to it by load_language_model
+// (model_adapter.cpp: one Model + one KV cache of the full context length); tests use
+// ScriptedLanguageModel (scripted_model.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,8 @@ class LanguageModel {
   virtual size_t n_past() const = 0;
   // Keeps the first n positions of the context (n <= n_past()).
   virtual void truncate(size_t n) = 0;
+  // The tokenizer stored with the model, if the implementation has one (the real adapter does).
+  virtual const Tokenizer* tokenizer() const { return nullptr; }
 };
 
 // Opens a model file (GGUF or Hugging Face folder) for generation with `threads` CPU threads

@@ -33,4 +33,10 @@ std::unique_ptr<Plugin> make_text2image_stub_plugin();
 // A registry with every tool that needs no configuration (calculator, solver).
 PluginRegistry default_plugin_registry();
 
+// default_plugin_registry() plus Search and Text2Image as configured by the "search" and
+// "text2image" sections of a JSON config file (docs/plugins.md; "" = none configured). Without an
+// image backend, `image_stub` registers make_text2image_stub_plugin() instead. Throws moss::Error
+// for an unreadable or invalid config.
+PluginRegistry plugin_registry_from_config(const std::string& config_path, bool image_stub);
+
 }  // namespace moss
