@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <new>
 #include <vector>
 
 #include "kernels/matmul_kernels.h"
@@ -34,6 +35,26 @@ void check(const WeightMatrix& w, int64_t m) {
   row_bytes(w.dtype, w.cols);  // throws when K is not a multiple of the block size
   if (!w.data && w.rows > 0 && w.cols > 0) fail("matmul: weight matrix without data");
 }
+
+// A byte buffer aligned for 512-bit loads.
+class AlignedBuffer {
+ public:
+  ~AlignedBuffer() { ::operator delete(data_, std::align_val_t(64)); }
+  uint8_t* reserve(size_t n) {
+    if (n > size_) {
+      ::operator delete(data_, std::align_val_t(64));
+      data_ = nullptr;
+      data_ = static_cast<uint8_t*>(::operator new(n, std::align_val_t(64)));
+      size_ = n;
+    }
+    return data_;
+  }
+  const uint8_t* data() const { return data_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 bool is_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K; }
 }  // namespace
@@ -67,19 +88,19 @@ void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias,
   const int64_t K = w.cols, N = w.rows;
   const auto* wd = static_cast<const uint8_t*>(w.data);
 
-  // Activation rows quantized once per call, shared by all threads (one buffer per calling thread).
-  thread_local std::vector<BlockQ8A> xq;
+  // Activation rows encoded once per call, shared by all threads (one buffer per calling thread,
+  // 64-byte aligned, grown as needed and kept).
+  thread_local AlignedBuffer xq;
   const bool quant = is_quant(w.dtype);
+  const size_t stride = quant ? kt.act_bytes(K) : 0;
   if (quant) {
-    const int64_t nb = K / 32;
-    if (xq.size() < static_cast<size_t>(m * nb)) xq.resize(static_cast<size_t>(m * nb));
-    BlockQ8A* xqd = xq.data();
+    uint8_t* xqd = xq.reserve(stride * static_cast<size_t>(m));
     if (m >= 4 && pool.size() > 1) {
       pool.parallel_for(m, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) kt.quantize_act(x + i * K, xqd + i * nb, K);
+        for (int64_t i = i0; i < i1; ++i) kt.quantize_act(x + i * K, xqd + i * stride, K);
       });
     } else {
-      for (int64_t i = 0; i < m; ++i) kt.quantize_act(x + i * K, xqd + i * nb, K);
+      for (int64_t i = 0; i < m; ++i) kt.quantize_act(x + i * K, xqd + i * stride, K);
     }
   }
 
@@ -96,16 +117,19 @@ void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias,
 
   // Output rows are handed out in chunks from a shared counter, so a thread slowed by another process
   // does not hold the others up. About 8 chunks per thread, at least 8 rows each.
-  const int64_t chunk = std::max<int64_t>(8, (N + pool.size() * 8 - 1) / (pool.size() * 8));
+  int64_t chunk = std::max<int64_t>(8, (N + pool.size() * 8 - 1) / (pool.size() * 8));
+  // For prefill the kernels sweep each chunk of weight rows once per tile of activation rows, so a
+  // chunk should fit in L2 (~256 KiB of weights).
+  if (m > 4) chunk = std::min(chunk, std::max<int64_t>(8, static_cast<int64_t>((256u << 10) / row_bytes(w.dtype, K))));
   std::atomic<int64_t> next{0};
-  const BlockQ8A* xqd = xq.data();
+  const uint8_t* xqd = xq.data();
   pool.run([&](int, int) {
     for (;;) {
       const int64_t n0 = next.fetch_add(chunk, std::memory_order_relaxed);
       if (n0 >= N) break;
       const int64_t n1 = std::min(N, n0 + chunk);
       if (qg)
-        qg(xqd, m, wd, K, n0, n1, y, N);
+        qg(xqd, stride, m, wd, K, n0, n1, y, N);
       else
         fg(x, m, wd, K, n0, n1, y, N);
       if (bias)

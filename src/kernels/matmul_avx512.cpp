@@ -1,4 +1,14 @@
-// AVX-512 (F/BW/VL/DQ + VNNI) kernel table: the int8 dot products use one vpdpbusd per block.
+// AVX-512 (F/BW/VL/DQ + VNNI) kernel table. The plain types reuse the 256-bit code of
+// matmul_simd_impl.h; the quantized types have their own 512-bit kernels that handle two 32-element
+// blocks per instruction:
+//  * activation rows are stored biased to unsigned (q + 128) so vpdpbusd (u8 x s8) multiplies them
+//    by signed weights directly; the bias is removed exactly by starting each dot product from
+//    -128 * (sum of the weight bytes), computed once per weight block and reused by every row;
+//  * the activation scales are stored pre-broadcast per block pair ([d_b x8 | d_b+1 x8]) so a block
+//    pair costs one load, one vpdpbusd, one convert, one multiply and one FMA per row.
+// GCC 12's avx512fintrin.h initializes vectors with _mm512_undefined_*(), which -Wmaybe-uninitialized
+// reports at every inlined use (a known header false positive); silence it for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cstring>
@@ -10,12 +20,190 @@ namespace moss {
 namespace {
 
 inline __m256i dot_u8_i8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+
 }  // namespace
 }  // namespace moss
 
 namespace moss {
 namespace {
 #include "kernels/matmul_simd_impl.h"
+
+// ---- activation row layout: [K bytes q+128, padded to 64][pairs x 16 f32 scales][nb f32 d*sum(q)] ----
+struct ActLayout {
+  int64_t nb, pairs;
+  size_t dp_off, ds_off, bytes;
+  explicit ActLayout(int64_t K) : nb(K / 32), pairs((K / 32 + 1) / 2) {
+    dp_off = (static_cast<size_t>(K) + 63) / 64 * 64;
+    ds_off = dp_off + static_cast<size_t>(pairs) * 64;
+    bytes = ds_off + (static_cast<size_t>(nb) * 4 + 63) / 64 * 64;
+  }
+};
+
+size_t act_bytes512(int64_t K) { return ActLayout(K).bytes; }
+
+void quantize_act512(const float* x, uint8_t* row, int64_t K) {
+  const ActLayout L(K);
+  auto* dp = reinterpret_cast<float*>(row + L.dp_off);
+  auto* ds = reinterpret_cast<float*>(row + L.ds_off);
+  std::memset(dp, 0, static_cast<size_t>(L.pairs) * 64);  // an odd last pair keeps a zero second half
+  for (int64_t b = 0; b < L.nb; ++b, x += 32) {
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
+    const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    const __m256i q8 = _mm256_set_m128i(_mm512_cvtsepi32_epi8(q1), _mm512_cvtsepi32_epi8(q0));  // saturating
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 32 * b), _mm256_xor_si256(q8, _mm256_set1_epi8(-128)));
+    _mm256_storeu_ps(dp + (b / 2) * 16 + (b % 2) * 8, _mm256_set1_ps(d));
+    ds[b] = d * static_cast<float>(sum);
+  }
+}
+
+inline __m512i neg_bias_correction(__m512i w) {  // -128 * (sum of each lane's 4 weight bytes)
+  return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(-128), w));
+}
+inline __m256i neg_bias_correction(__m256i w) {
+  return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(-128), w));
+}
+inline __m512 pair_scale(float a, float b) {
+  return _mm512_insertf32x8(_mm512_zextps256_ps512(_mm256_set1_ps(a)), _mm256_set1_ps(b), 1);
+}
+inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_zextsi256_si512(lo), hi, 1); }
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Signed weights of block pair (b, b+1) in activation order, and their two fp16 scales.
+struct PairQ8_0 {
+  static __m512i weights(const BlockQ8_0* w, int64_t b) { return join(load256(w[b].qs), load256(w[b + 1].qs)); }
+  static __m256i weights1(const BlockQ8_0* w, int64_t b) { return load256(w[b].qs); }
+  static float scale(const BlockQ8_0* w, int64_t b) { return f16(w[b].d); }
+};
+struct PairQ4_0 {
+  static __m256i one(const BlockQ4_0* w, int64_t b) {  // 32 values q - 8: low nibbles, then high
+    const __m128i r = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs));
+    const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r, 4), r), _mm256_set1_epi8(0x0F));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+  }
+  static __m512i weights(const BlockQ4_0* w, int64_t b) { return join(one(w, b), one(w, b + 1)); }
+  static __m256i weights1(const BlockQ4_0* w, int64_t b) { return one(w, b); }
+  static float scale(const BlockQ4_0* w, int64_t b) { return f16(w[b].d); }
+};
+
+template <class P, class Block, int MX>
+void tile512(const uint8_t* act, size_t stride, const ActLayout& L, const Block* w, float* y, int64_t ldy) {
+  __m512 acc[MX];
+  for (int r = 0; r < MX; ++r) acc[r] = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= L.nb; b += 2) {
+    const __m512i wv = P::weights(w, b);
+    const __m512i negc = neg_bias_correction(wv);
+    const __m512 dw = pair_scale(P::scale(w, b), P::scale(w, b + 1));
+    for (int r = 0; r < MX; ++r) {
+      const uint8_t* xr = act + r * stride;
+      const __m512i dot = _mm512_dpbusd_epi32(negc, _mm512_loadu_si512(xr + 32 * b), wv);
+      const __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * b));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, acc[r]);
+    }
+  }
+  if (b < L.nb) {  // odd block count: the last block alone, in the low half
+    const __m256i wv = P::weights1(w, b);
+    const __m256i negc = neg_bias_correction(wv);
+    const __m512 dw = _mm512_set1_ps(P::scale(w, b));
+    for (int r = 0; r < MX; ++r) {
+      const uint8_t* xr = act + r * stride;
+      const __m256i dot = _mm256_dpbusd_epi32(negc, load256(xr + 32 * b), wv);
+      // the second half of this pair's scale vector is zero, so the upper lanes add nothing
+      const __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * b));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(dot)), sc, acc[r]);
+    }
+  }
+  for (int r = 0; r < MX; ++r) y[r * ldy] = _mm512_reduce_add_ps(acc[r]);
+}
+
+template <int MX>
+void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const BlockQ4_K* w, float* y, int64_t ldy) {
+  __m512 acc[MX];
+  __m256 corr[MX];
+  for (int r = 0; r < MX; ++r) acc[r] = _mm512_setzero_ps(), corr[r] = _mm256_setzero_ps();
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < L.nb / 8; ++b) {
+    const float d = f16(w[b].d), dmin = f16(w[b].dmin);
+    alignas(32) float dsc[8], dm[8];
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, mn;
+      get_scale_min_k4(j, w[b].scales, &sc, &mn);
+      dsc[j] = d * sc;
+      dm[j] = dmin * mn;
+    }
+    const __m256 dmv = _mm256_load_ps(dm);
+    for (int r = 0; r < MX; ++r)
+      corr[r] = _mm256_fmadd_ps(dmv, _mm256_loadu_ps(reinterpret_cast<const float*>(act + r * stride + L.ds_off) + 8 * b),
+                                corr[r]);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = load256(w[b].qs + 32 * c);  // sub-block 2c in the low nibbles, 2c+1 in the high
+      const __m512i wv = join(_mm256_and_si256(raw, low4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4));
+      const __m512i negc = neg_bias_correction(wv);
+      const __m512 dw = pair_scale(dsc[2 * c], dsc[2 * c + 1]);
+      const int64_t blk = 8 * b + 2 * c;
+      for (int r = 0; r < MX; ++r) {
+        const uint8_t* xr = act + r * stride;
+        const __m512i dot = _mm512_dpbusd_epi32(negc, _mm512_loadu_si512(xr + 32 * blk), wv);
+        const __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * blk));
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < MX; ++r) {
+    __m128 c4 = _mm_add_ps(_mm256_castps256_ps128(corr[r]), _mm256_extractf128_ps(corr[r], 1));
+    c4 = _mm_add_ps(c4, _mm_movehl_ps(c4, c4));
+    c4 = _mm_add_ss(c4, _mm_movehdup_ps(c4));
+    y[r * ldy] = _mm512_reduce_add_ps(acc[r]) - _mm_cvtss_f32(c4);
+  }
+}
+
+template <int MX> void t_q8_0(const uint8_t* a, size_t s, const ActLayout& L, const void* w, float* y, int64_t ldy) {
+  tile512<PairQ8_0, BlockQ8_0, MX>(a, s, L, static_cast<const BlockQ8_0*>(w), y, ldy);
+}
+template <int MX> void t_q4_0(const uint8_t* a, size_t s, const ActLayout& L, const void* w, float* y, int64_t ldy) {
+  tile512<PairQ4_0, BlockQ4_0, MX>(a, s, L, static_cast<const BlockQ4_0*>(w), y, ldy);
+}
+template <int MX> void t_q4_k(const uint8_t* a, size_t s, const ActLayout& L, const void* w, float* y, int64_t ldy) {
+  tile512_q4_k<MX>(a, s, L, static_cast<const BlockQ4_K*>(w), y, ldy);
+}
+
+template <template <int> class Tile, size_t kBlockBytes, int kBlockElems>
+void gemm512(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1,
+             float* y, int64_t ldy) {
+  const ActLayout L(K);
+  const size_t rb = static_cast<size_t>(K / kBlockElems) * kBlockBytes;
+  // Activation tiles outside, weight rows inside: a tile of 4 encoded rows stays in L1 while the
+  // chunk of weight rows (sized by the caller to fit L2) streams past it.
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4)
+    for (int64_t n = n0; n < n1; ++n) Tile<4>::run(act + i * stride, stride, L, w + rb * n, y + i * ldy + n, ldy);
+  for (int64_t n = n0; n < n1; ++n) {
+    switch (m - i) {
+      case 3: Tile<3>::run(act + i * stride, stride, L, w + rb * n, y + i * ldy + n, ldy); break;
+      case 2: Tile<2>::run(act + i * stride, stride, L, w + rb * n, y + i * ldy + n, ldy); break;
+      case 1: Tile<1>::run(act + i * stride, stride, L, w + rb * n, y + i * ldy + n, ldy); break;
+      default: break;
+    }
+  }
+}
+template <int MX> struct TQ8_0 { static constexpr auto run = t_q8_0<MX>; };
+template <int MX> struct TQ4_0 { static constexpr auto run = t_q4_0<MX>; };
+template <int MX> struct TQ4_K { static constexpr auto run = t_q4_k<MX>; };
+
+const MatmulKernels kTable512{act_bytes512,
+                              quantize_act512,
+                              gemm512<TQ8_0, sizeof(BlockQ8_0), 32>,
+                              gemm512<TQ4_0, sizeof(BlockQ4_0), 32>,
+                              gemm512<TQ4_K, sizeof(BlockQ4_K), 256>,
+                              gemm_float<LoadF32>,
+                              gemm_float<LoadF16>,
+                              gemm_float<LoadBF16>};
+
 }  // namespace
-const MatmulKernels& matmul_kernels_avx512() { return kTable; }
+const MatmulKernels& matmul_kernels_avx512() { return kTable512; }
 }  // namespace moss

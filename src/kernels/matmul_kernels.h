@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include <cstddef>
+
 #include "kernels/cpu_features.h"
 #include "tensor/dtype.h"
 
@@ -17,16 +19,20 @@ struct BlockQ8A {
 };
 static_assert(sizeof(BlockQ8A) == 40);
 
-// y[i * ldy + n] = dot(x row i, W row n) for i in [0, m), n in [n0, n1); no bias.
-using QuantGemm = void (*)(const BlockQ8A* xa, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1,
-                           float* y, int64_t ldy);
+// y[i * ldy + n] = dot(x row i, W row n) for i in [0, m), n in [n0, n1); no bias. For the quantized
+// types, activation row i is the table's own encoding at act + i * stride (see quantize_act).
+using QuantGemm = void (*)(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                           int64_t n1, float* y, int64_t ldy);
 using FloatGemm = void (*)(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
                            int64_t ldy);
 
 struct MatmulKernels {
-  // x[0..K) -> K/32 blocks: d = amax/127, qs = round-half-even(x/d) (identical in every table, so the
-  // integer dot products of all tables agree exactly).
-  void (*quantize_act)(const float* x, BlockQ8A* y, int64_t K);
+  // Bytes of one encoded activation row of K elements.
+  size_t (*act_bytes)(int64_t K);
+  // x[0..K) -> the table's encoding of K/32 blocks with d = amax/127, q = round-half-even(x/d). The
+  // values (d, q) are identical in every table, so the integer dot products of all tables agree
+  // exactly; the scalar and AVX2 tables store them as BlockQ8A[K/32].
+  void (*quantize_act)(const float* x, uint8_t* row, int64_t K);
   QuantGemm q8_0, q4_0, q4_k;
   FloatGemm f32, f16, bf16;
 };

@@ -11,7 +11,10 @@ namespace moss {
 
 namespace {
 
-void quantize_act(const float* x, BlockQ8A* y, int64_t K) {
+size_t act_bytes(int64_t K) { return static_cast<size_t>(K / 32) * sizeof(BlockQ8A); }
+
+void quantize_act(const float* x, uint8_t* row, int64_t K) {
+  auto* y = reinterpret_cast<BlockQ8A*>(row);
   for (int64_t b = 0; b < K / 32; ++b, x += 32) {
     float amax = 0;
     for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
@@ -35,13 +38,13 @@ int dot32(const int8_t* a, const int8_t* b) {
   return s;
 }
 
-void gemm_q8_0(const BlockQ8A* xa, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
+void gemm_q8_0(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
                int64_t ldy) {
   const int64_t nb = K / 32;
   for (int64_t n = n0; n < n1; ++n) {
     const auto* wr = reinterpret_cast<const BlockQ8_0*>(w + n * nb * sizeof(BlockQ8_0));
     for (int64_t i = 0; i < m; ++i) {
-      const BlockQ8A* xr = xa + i * nb;
+      const auto* xr = reinterpret_cast<const BlockQ8A*>(act + i * stride);
       float acc = 0;
       for (int64_t b = 0; b < nb; ++b) acc += static_cast<float>(dot32(wr[b].qs, xr[b].qs)) * (fp16_to_f32(wr[b].d) * xr[b].d);
       y[i * ldy + n] = acc;
@@ -49,13 +52,13 @@ void gemm_q8_0(const BlockQ8A* xa, int64_t m, const uint8_t* w, int64_t K, int64
   }
 }
 
-void gemm_q4_0(const BlockQ8A* xa, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
+void gemm_q4_0(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
                int64_t ldy) {
   const int64_t nb = K / 32;
   for (int64_t n = n0; n < n1; ++n) {
     const auto* wr = reinterpret_cast<const BlockQ4_0*>(w + n * nb * sizeof(BlockQ4_0));
     for (int64_t i = 0; i < m; ++i) {
-      const BlockQ8A* xr = xa + i * nb;
+      const auto* xr = reinterpret_cast<const BlockQ8A*>(act + i * stride);
       float acc = 0, corr = 0;
       for (int64_t b = 0; b < nb; ++b) {
         int s = 0;  // sum of q * qx with q in 0..15; the -8 offset is applied through ds
@@ -69,13 +72,13 @@ void gemm_q4_0(const BlockQ8A* xa, int64_t m, const uint8_t* w, int64_t K, int64
   }
 }
 
-void gemm_q4_k(const BlockQ8A* xa, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
+void gemm_q4_k(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
                int64_t ldy) {
-  const int64_t nsb = K / 256, nb = K / 32;
+  const int64_t nsb = K / 256;
   for (int64_t n = n0; n < n1; ++n) {
     const auto* wr = reinterpret_cast<const BlockQ4_K*>(w + n * nsb * sizeof(BlockQ4_K));
     for (int64_t i = 0; i < m; ++i) {
-      const BlockQ8A* xr = xa + i * nb;
+      const auto* xr = reinterpret_cast<const BlockQ8A*>(act + i * stride);
       float acc = 0, corr = 0;
       for (int64_t b = 0; b < nsb; ++b) {
         const float d = fp16_to_f32(wr[b].d), dmin = fp16_to_f32(wr[b].dmin);
@@ -133,7 +136,7 @@ void gemm_bf16(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n
 }  // namespace
 
 const MatmulKernels& matmul_kernels_scalar() {
-  static const MatmulKernels k{quantize_act, gemm_q8_0, gemm_q4_0, gemm_q4_k, gemm_f32, gemm_f16, gemm_bf16};
+  static const MatmulKernels k{act_bytes, quantize_act, gemm_q8_0, gemm_q4_0, gemm_q4_k, gemm_f32, gemm_f16, gemm_bf16};
   return k;
 }
 

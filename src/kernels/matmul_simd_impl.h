@@ -4,8 +4,9 @@
 // (maddubs + madd on AVX2, one vpdpbusd with AVX-512 VNNI). Each file is compiled for its ISA, so
 // this code must stay out of any shared (non-anonymous) namespace to avoid ODR mixing.
 //
-// GEMM shape: for each weight row n (it stays in L1), tiles of MX = 4 activation rows reuse every
-// loaded and unpacked weight block four times; m = 1 (decode) is the MX = 1 case.
+// GEMM shape: tiles of MX = 4 activation rows (kept in L1) against every weight row of the chunk
+// (sized by matmul() to stay in L2); each loaded and unpacked weight block is used four times.
+// m = 1 (decode) is the MX = 1 case.
 // The includers include <immintrin.h>, <cstring>, kernels/matmul_kernels.h and tensor/quant_blocks.h
 // at global scope first.
 
@@ -18,7 +19,10 @@ inline float hsum(__m256 v) {
 
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
-void quantize_act(const float* x, BlockQ8A* y, int64_t K) {
+size_t act_bytes(int64_t K) { return static_cast<size_t>(K / 32) * sizeof(BlockQ8A); }
+
+void quantize_act(const float* x, uint8_t* row, int64_t K) {
+  auto* y = reinterpret_cast<BlockQ8A*>(row);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   for (int64_t b = 0; b < K / 32; ++b, x += 32) {
     __m256 v[4];
@@ -124,13 +128,17 @@ void tile_q4_k(const BlockQ8A* x, int64_t nb, const BlockQ4_K* w, float* y, int6
 
 // Runs tile<MX> over all m activation rows for each weight row in [n0, n1).
 #define MOSS_QUANT_GEMM(NAME, BLOCK, PER_ROW_BLOCKS, TILE)                                                       \
-  void NAME(const BlockQ8A* xa, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,     \
-            int64_t ldy) {                                                                                     \
-    const int64_t nb = K / 32, wb = PER_ROW_BLOCKS;                                                            \
+  void NAME(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, \
+            float* y, int64_t ldy) {                                                                           \
+    (void)stride; /* rows are contiguous: stride == act_bytes(K), a whole number of BlockQ8A */              \
+    const auto* xa = reinterpret_cast<const BlockQ8A*>(act);                                                  \
+    const int64_t nb = static_cast<int64_t>(stride / sizeof(BlockQ8A)), wb = PER_ROW_BLOCKS;                  \
+    int64_t i = 0; /* activation tiles outside (they stay in L1), weight rows inside */                       \
+    for (; i + 4 <= m; i += 4)                                                                                 \
+      for (int64_t n = n0; n < n1; ++n)                                                                        \
+        TILE<4>(xa + i * nb, nb, reinterpret_cast<const BLOCK*>(w) + n * wb, y + i * ldy + n, ldy);           \
     for (int64_t n = n0; n < n1; ++n) {                                                                        \
       const auto* wr = reinterpret_cast<const BLOCK*>(w) + n * wb;                                             \
-      int64_t i = 0;                                                                                           \
-      for (; i + 4 <= m; i += 4) TILE<4>(xa + i * nb, nb, wr, y + i * ldy + n, ldy);                          \
       switch (m - i) {                                                                                         \
         case 3: TILE<3>(xa + i * nb, nb, wr, y + i * ldy + n, ldy); break;                                    \
         case 2: TILE<2>(xa + i * nb, nb, wr, y + i * ldy + n, ldy); break;                                    \
@@ -212,5 +220,5 @@ void gemm_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t 
   }
 }
 
-const MatmulKernels kTable{quantize_act,         gemm_q8_0,           gemm_q4_0,           gemm_q4_k,
+const MatmulKernels kTable{act_bytes, quantize_act,         gemm_q8_0,           gemm_q4_0,           gemm_q4_k,
                            gemm_float<LoadF32>, gemm_float<LoadF16>, gemm_float<LoadBF16>};

@@ -78,10 +78,11 @@ std::vector<float> weight_magnitudes(DType t, const uint8_t* row, int64_t K) {
 std::vector<float> run_table(const MatmulKernels& kt, const Case& c, const Data& d) {
   std::vector<float> y(static_cast<size_t>(c.m * c.n));
   if (is_quant(c.type)) {
-    std::vector<BlockQ8A> xq(static_cast<size_t>(c.m * c.k / 32));
-    for (int64_t i = 0; i < c.m; ++i) kt.quantize_act(d.x.data() + i * c.k, xq.data() + i * c.k / 32, c.k);
+    const size_t stride = kt.act_bytes(c.k);
+    std::vector<uint8_t> xq(stride * static_cast<size_t>(c.m));
+    for (int64_t i = 0; i < c.m; ++i) kt.quantize_act(d.x.data() + i * c.k, xq.data() + i * stride, c.k);
     QuantGemm g = c.type == DType::Q8_0 ? kt.q8_0 : c.type == DType::Q4_0 ? kt.q4_0 : kt.q4_k;
-    g(xq.data(), c.m, d.w.data(), c.k, 0, c.n, y.data(), c.n);
+    g(xq.data(), stride, c.m, d.w.data(), c.k, 0, c.n, y.data(), c.n);
   } else {
     FloatGemm g = c.type == DType::F32 ? kt.f32 : c.type == DType::F16 ? kt.f16 : kt.bf16;
     g(d.x.data(), c.m, d.w.data(), c.k, 0, c.n, y.data(), c.n);
@@ -93,7 +94,7 @@ std::vector<float> run_table(const MatmulKernels& kt, const Case& c, const Data&
 std::vector<float> quantized_x(const Case& c, const Data& d) {
   std::vector<BlockQ8A> xq(static_cast<size_t>(c.m * c.k / 32));
   for (int64_t i = 0; i < c.m; ++i)
-    matmul_kernels_scalar().quantize_act(d.x.data() + i * c.k, xq.data() + i * c.k / 32, c.k);
+    matmul_kernels_scalar().quantize_act(d.x.data() + i * c.k, reinterpret_cast<uint8_t*>(xq.data() + i * c.k / 32), c.k);
   std::vector<float> xh(d.x.size());
   for (size_t b = 0; b < xq.size(); ++b)
     for (int j = 0; j < 32; ++j) xh[b * 32 + j] = xq[b].qs[j] * xq[b].d;
@@ -101,8 +102,8 @@ std::vector<float> quantized_x(const Case& c, const Data& d) {
 }
 
 const Case kCases[] = {
-    {DType::Q8_0, 1, 37, 256}, {DType::Q8_0, 5, 16, 512}, {DType::Q8_0, 9, 8, 768},
-    {DType::Q4_0, 1, 37, 256}, {DType::Q4_0, 6, 16, 512}, {DType::Q4_0, 3, 8, 768},
+    {DType::Q8_0, 1, 37, 256}, {DType::Q8_0, 5, 16, 512}, {DType::Q8_0, 9, 8, 768}, {DType::Q8_0, 3, 5, 96},
+    {DType::Q4_0, 1, 37, 256}, {DType::Q4_0, 6, 16, 512}, {DType::Q4_0, 3, 8, 768}, {DType::Q4_0, 5, 4, 32},
     {DType::Q4_K, 1, 37, 256}, {DType::Q4_K, 7, 16, 512}, {DType::Q4_K, 4, 8, 768},
     {DType::F32, 1, 13, 300},  {DType::F32, 5, 16, 64},   {DType::F16, 1, 37, 256},
     {DType::F16, 6, 9, 261},   {DType::BF16, 1, 37, 256}, {DType::BF16, 4, 5, 128},
