@@ -14,6 +14,9 @@ What it makes (all tiny, < 200 KB together):
                             the float64 sum; and the fused-qkv source row of every canonical row,
                             computed by running the reference code's reshape/split (modeling_moss.py
                             _split_heads with mp_num = 4) on row indices
+  seed/tiny.gguf            a GGUF v3 file written by an independent Python writer (struct, from
+                            spec/gguf.md): f32, f16 and q8_0 tensors and every KV type; the C++
+                            reader test checks it and the GGUF fuzz target starts from it
   bad/                      hostile inputs: forbidden globals, legacy pickle, non-contiguous
                             strides, a deflated zip entry
 The tokenizer files are a synthetic MOSS-style vocabulary: 256 byte tokens, a few merges,
@@ -198,6 +201,48 @@ def split_shards(sd, names):
             (names[1], collections.OrderedDict((k, sd[k]) for k in keys[half:]))]
 
 
+def write_gguf_seed(path):
+    """GGUF v3 by hand (spec/gguf.md layout): KV pairs, tensor infos (ne reversed), data at 32."""
+    def gstr(x):
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+
+    fmt = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+    def gval(t, v):
+        if t == 8:
+            return gstr(v)
+        if t == 9:
+            et, items = v
+            return struct.pack("<IQ", et, len(items)) + b"".join(gval(et, x) for x in items)
+        return struct.pack(fmt[t], v)
+
+    kv = [("general.architecture", 8, "moss"), ("general.alignment", 4, 32), ("moss.block_count", 4, 2),
+          ("test.u8", 0, 200), ("test.i8", 1, -100), ("test.u16", 2, 60000), ("test.i16", 3, -30000),
+          ("test.i32", 5, -2000000000), ("test.f32", 6, 0.5), ("test.bool", 7, True), ("test.u64", 10, 2**63 + 5),
+          ("test.i64", 11, -2**62), ("test.f64", 12, 0.1), ("test.ints", 9, (5, [1, -2, 3])),
+          ("test.strs", 9, (8, ["a", "", "\u4f60\u597d"])), ("test.nested", 9, (9, [(6, [1.5]), (6, [])]))]
+    w = torch.arange(64, dtype=torch.float32).reshape(2, 32) * 0.25
+    n = torch.arange(1, 33, dtype=torch.float16)
+    # q8_0 block: d = 0.5 (f16), qs = -16..15 -> values (k - 16) * 0.5
+    q = struct.pack("<e", 0.5) + bytes((k - 16) & 0xFF for k in range(32))
+    tensors = [("w", list(w.shape), 0, w.numpy().tobytes()), ("n", list(n.shape), 1, n.numpy().tobytes()),
+               ("q", [1, 32], 8, q)]
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv))
+    for k, t, v in kv:
+        head += gstr(k) + struct.pack("<I", t) + gval(t, v)
+    pad = lambda n: (n + 31) // 32 * 32
+    off, blobs = 0, b""
+    for name, shape, t, raw in tensors:
+        head += gstr(name) + struct.pack("<I", len(shape)) + b"".join(struct.pack("<Q", d) for d in reversed(shape))
+        head += struct.pack("<IQ", t, off)
+        blobs += raw + b"\0" * (pad(len(raw)) - len(raw))
+        off += pad(len(raw))
+    head += b"\0" * (pad(len(head)) - len(head))
+    with open(path, "wb") as f:
+        f.write(head + blobs)
+
+
 def main():
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT)
@@ -245,6 +290,9 @@ def main():
     with open(os.path.join(ROOT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
 
+    os.makedirs(os.path.join(ROOT, "seed"))
+    write_gguf_seed(os.path.join(ROOT, "seed", "tiny.gguf"))
+
     # ---- hostile inputs ----
     bad = os.path.join(ROOT, "bad")
     os.makedirs(bad)
@@ -253,10 +301,15 @@ def main():
         def __reduce__(self):
             return (os.system, ("echo pwned",))
 
-    def zip_with_pickle(path, pkl, compress=zipfile.ZIP_STORED):
-        with zipfile.ZipFile(path, "w", compression=compress) as z:
-            z.writestr("archive/data.pkl", pkl)
-            z.writestr("archive/version", "3\n")
+    def entry(name, compress=zipfile.ZIP_STORED):  # fixed timestamp: reruns give identical files
+        info = zipfile.ZipInfo(name, date_time=(2023, 4, 21, 0, 0, 0))
+        info.compress_type = compress
+        return info
+
+    def zip_with_pickle(path, pkl):
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr(entry("archive/data.pkl"), pkl)
+            z.writestr(entry("archive/version"), "3\n")
 
     # Python's pickle names os.system by its real module (posix.system on Linux), protocol 2 REDUCE.
     zip_with_pickle(os.path.join(bad, "evil_posix_system.bin"), pickle.dumps({"w": Evil()}, protocol=2))
@@ -265,7 +318,7 @@ def main():
     zip_with_pickle(os.path.join(bad, "evil_os_system.bin"), evil)
     # builtins.eval through a state-dict-shaped pickle.
     zip_with_pickle(os.path.join(bad, "evil_eval.bin"), b"\x80\x02}q\x00X\x01\x00\x00\x00wcbuiltins\neval\nX\x01\x00\x00\x001\x85Rs.")
-    # Legacy (pre-1.6) torch.save format.
+    # Legacy (pre-1.6) torch.save format (its storage keys are object ids: differs on each run).
     torch.save({"w": torch.zeros(2)}, os.path.join(bad, "legacy.bin"), _use_new_zipfile_serialization=False)
     # Non-contiguous tensor (a transposed view keeps its strides through torch.save).
     torch.save({"w": torch.arange(12, dtype=torch.float32).reshape(3, 4).t()}, os.path.join(bad, "strided.bin"))
@@ -275,7 +328,7 @@ def main():
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
             zipfile.ZipFile(os.path.join(bad, "deflated.bin"), "w", compression=zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename, src.read(info.filename))
+            dst.writestr(entry(info.filename, zipfile.ZIP_DEFLATED), src.read(info.filename))
     # A small valid checkpoint (seed for the fuzzer, base for the truncation tests).
     torch.save(collections.OrderedDict([("a", torch.arange(6, dtype=torch.float16).reshape(2, 3)),
                                         ("b", torch.tensor([1, 2, 3], dtype=torch.int32))]),

@@ -313,3 +313,54 @@ TEST(Gguf, OpenModelDispatch) {
 
 }  // namespace
 }  // namespace moss
+
+namespace moss {
+namespace {
+
+// A GGUF file written by tools/make_format_fixtures.py's independent Python writer.
+TEST(Gguf, ReadsPythonWrittenFile) {
+  ModelFile m = read_gguf(test::fixture_dir() + "/seed/tiny.gguf");
+  const Metadata& md = m.meta;
+  EXPECT_EQ(md.get_string(keys::kArchitecture), "moss");
+  EXPECT_EQ(md.get_int("test.u8"), 200);
+  EXPECT_EQ(md.get_int("test.i8"), -100);
+  EXPECT_EQ(md.get_int("test.u16"), 60000);
+  EXPECT_EQ(md.get_int("test.i16"), -30000);
+  EXPECT_EQ(md.get_int("test.i32"), -2000000000);
+  EXPECT_EQ(md.get_float("test.f32"), 0.5);
+  EXPECT_EQ(md.get_int("test.bool"), 1);
+  EXPECT_EQ(static_cast<uint64_t>(md.get_int("test.u64")), (1ull << 63) + 5);
+  EXPECT_EQ(md.get_int("test.i64"), -(int64_t{1} << 62));
+  EXPECT_EQ(md.get_float("test.f64"), 0.1);
+  EXPECT_EQ(md.get_int_array("test.ints"), (std::vector<int64_t>{1, -2, 3}));
+  EXPECT_EQ(md.get_string_array("test.strs"), (std::vector<std::string>{"a", "", "\xe4\xbd\xa0\xe5\xa5\xbd"}));
+  EXPECT_EQ(md.find("test.nested")->array[0].array[0].f, 1.5);
+
+  const TensorView& w = m.tensors.get("w");
+  EXPECT_EQ(w.shape, (std::vector<int64_t>{2, 32}));  // ne = [32, 2] reversed
+  EXPECT_EQ(static_cast<const float*>(w.data)[63], 63 * 0.25f);
+  const TensorView& n = m.tensors.get("n");
+  EXPECT_EQ(n.dtype, DType::F16);
+  EXPECT_EQ(fp16_to_f32(static_cast<const uint16_t*>(n.data)[31]), 32.0f);
+  const TensorView& q = m.tensors.get("q");
+  EXPECT_EQ(q.dtype, DType::Q8_0);
+  EXPECT_EQ(q.nbytes, 34u);
+  float row[32];
+  dequantize_row(DType::Q8_0, q.data, row, 32);
+  for (int k = 0; k < 32; ++k) EXPECT_EQ(row[k], (k - 16) * 0.5f);
+  // Written back by the C++ writer: tensors not named *.weight keep float bytes as f32 and
+  // quantized bytes as they are; the f16 vector is widened to f32.
+  test::TempDir dir;
+  write_gguf(dir.path("again.gguf"), m, DType::Q8_0);
+  ModelFile again = read_gguf(dir.path("again.gguf"));
+  EXPECT_EQ(again.tensors.get("w").dtype, DType::F32);
+  EXPECT_EQ(std::memcmp(again.tensors.get("w").data, w.data, w.nbytes), 0);
+  EXPECT_EQ(again.tensors.get("q").dtype, DType::Q8_0);
+  EXPECT_EQ(std::memcmp(again.tensors.get("q").data, q.data, 34), 0);
+  EXPECT_EQ(again.tensors.get("n").dtype, DType::F32);
+  EXPECT_EQ(static_cast<const float*>(again.tensors.get("n").data)[31], 32.0f);
+  EXPECT_EQ(again.meta.get_string_array("test.strs"), md.get_string_array("test.strs"));
+}
+
+}  // namespace
+}  // namespace moss
