@@ -40,11 +40,5 @@ std::unique_ptr<LanguageModel> load_language_model(const std::string& path, int 
 // The tokenizer stored with the same model file.
 Tokenizer load_model_tokenizer(const std::string& path);
 
-// Model and tokenizer from one opening of the file (what chat frontends want).
-struct ChatModel {
-  std::unique_ptr<LanguageModel> model;
-  std::unique_ptr<Tokenizer> tokenizer;
-};
-ChatModel load_chat_model(const std::string& path, int threads);
 
 }  // namespace moss
