@@ -9,9 +9,11 @@
 // GCC 12's avx512fintrin.h initializes vectors with _mm512_undefined_*(), which -Wmaybe-uninitialized
 // reports at every inlined use (a known header false positive); silence it for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/matmul_kernels.h"
 #include "tensor/quant_blocks.h"
@@ -90,35 +92,51 @@ struct PairQ4_0 {
   static float scale(const BlockQ4_0* w, int64_t b) { return f16(w[b].d); }
 };
 
-template <class P, class Block, int MX>
-void tile512(const uint8_t* act, size_t stride, const ActLayout& L, const Block* w, float* y, int64_t ldy) {
-  __m512 acc[MX];
-  for (int r = 0; r < MX; ++r) acc[r] = _mm512_setzero_ps();
+// MX activation rows x NW weight rows (wrow: row stride of W in bytes): every loaded activation
+// block pair feeds NW weight rows, every unpacked weight block pair feeds MX activation rows.
+template <class P, class Block, int MX, int NW>
+void tile512(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_t* w0, size_t wrow, float* y,
+             int64_t ldy) {
+  const Block* w[NW];
+  for (int j = 0; j < NW; ++j) w[j] = reinterpret_cast<const Block*>(w0 + j * wrow);
+  __m512 acc[NW][MX];
+  for (int j = 0; j < NW; ++j)
+    for (int r = 0; r < MX; ++r) acc[j][r] = _mm512_setzero_ps();
   int64_t b = 0;
   for (; b + 2 <= L.nb; b += 2) {
-    const __m512i wv = P::weights(w, b);
-    const __m512i negc = neg_bias_correction(wv);
-    const __m512 dw = pair_scale(P::scale(w, b), P::scale(w, b + 1));
+    __m512i wv[NW], negc[NW];
+    __m512 dw[NW];
+    for (int j = 0; j < NW; ++j) {
+      wv[j] = P::weights(w[j], b);
+      negc[j] = neg_bias_correction(wv[j]);
+      dw[j] = pair_scale(P::scale(w[j], b), P::scale(w[j], b + 1));
+    }
     for (int r = 0; r < MX; ++r) {
       const uint8_t* xr = act + r * stride;
-      const __m512i dot = _mm512_dpbusd_epi32(negc, _mm512_loadu_si512(xr + 32 * b), wv);
-      const __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * b));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, acc[r]);
+      const __m512i xv = _mm512_loadu_si512(xr + 32 * b);
+      const __m512 dx = _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * b);
+      for (int j = 0; j < NW; ++j) {
+        const __m512i dot = _mm512_dpbusd_epi32(negc[j], xv, wv[j]);
+        acc[j][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[j], dx), acc[j][r]);
+      }
     }
   }
   if (b < L.nb) {  // odd block count: the last block alone, in the low half
-    const __m256i wv = P::weights1(w, b);
-    const __m256i negc = neg_bias_correction(wv);
-    const __m512 dw = _mm512_set1_ps(P::scale(w, b));
-    for (int r = 0; r < MX; ++r) {
-      const uint8_t* xr = act + r * stride;
-      const __m256i dot = _mm256_dpbusd_epi32(negc, load256(xr + 32 * b), wv);
-      // the second half of this pair's scale vector is zero, so the upper lanes add nothing
-      const __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * b));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(dot)), sc, acc[r]);
+    for (int j = 0; j < NW; ++j) {
+      const __m256i wv = P::weights1(w[j], b);
+      const __m256i negc = neg_bias_correction(wv);
+      const __m512 dw = _mm512_set1_ps(P::scale(w[j], b));
+      for (int r = 0; r < MX; ++r) {
+        const uint8_t* xr = act + r * stride;
+        const __m256i dot = _mm256_dpbusd_epi32(negc, load256(xr + 32 * b), wv);
+        // the second half of this pair's scale vector is zero, so the upper lanes add nothing
+        const __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * b));
+        acc[j][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(dot)), sc, acc[j][r]);
+      }
     }
   }
-  for (int r = 0; r < MX; ++r) y[r * ldy] = _mm512_reduce_add_ps(acc[r]);
+  for (int j = 0; j < NW; ++j)
+    for (int r = 0; r < MX; ++r) y[r * ldy + j] = _mm512_reduce_add_ps(acc[j][r]);
 }
 
 template <int MX>
@@ -162,38 +180,50 @@ void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const B
   }
 }
 
-template <int MX> void t_q8_0(const uint8_t* a, size_t s, const ActLayout& L, const void* w, float* y, int64_t ldy) {
-  tile512<PairQ8_0, BlockQ8_0, MX>(a, s, L, static_cast<const BlockQ8_0*>(w), y, ldy);
-}
-template <int MX> void t_q4_0(const uint8_t* a, size_t s, const ActLayout& L, const void* w, float* y, int64_t ldy) {
-  tile512<PairQ4_0, BlockQ4_0, MX>(a, s, L, static_cast<const BlockQ4_0*>(w), y, ldy);
-}
-template <int MX> void t_q4_k(const uint8_t* a, size_t s, const ActLayout& L, const void* w, float* y, int64_t ldy) {
-  tile512_q4_k<MX>(a, s, L, static_cast<const BlockQ4_K*>(w), y, ldy);
-}
+template <int MX, int NW>
+struct TQ8_0 {
+  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y, int64_t ldy) {
+    tile512<PairQ8_0, BlockQ8_0, MX, NW>(a, s, L, w, wrow, y, ldy);
+  }
+};
+template <int MX, int NW>
+struct TQ4_0 {
+  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y, int64_t ldy) {
+    tile512<PairQ4_0, BlockQ4_0, MX, NW>(a, s, L, w, wrow, y, ldy);
+  }
+};
+template <int MX, int NW>
+struct TQ4_K {
+  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y, int64_t ldy) {
+    for (int j = 0; j < NW; ++j) tile512_q4_k<MX>(a, s, L, reinterpret_cast<const BlockQ4_K*>(w + j * wrow), y + j, ldy);
+  }
+};
 
-template <template <int> class Tile, size_t kBlockBytes, int kBlockElems>
+// Activation tiles outside, weight rows inside: a tile of 4 encoded rows stays in L1 while the chunk
+// of weight rows (sized by the caller to fit L2) streams past it, two rows at a time.
+template <template <int, int> class Tile, size_t kBlockBytes, int kBlockElems>
 void gemm512(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1,
              float* y, int64_t ldy) {
   const ActLayout L(K);
   const size_t rb = static_cast<size_t>(K / kBlockElems) * kBlockBytes;
-  // Activation tiles outside, weight rows inside: a tile of 4 encoded rows stays in L1 while the
-  // chunk of weight rows (sized by the caller to fit L2) streams past it.
+  auto rows = [&](auto mx, int64_t i) {
+    constexpr int MX = decltype(mx)::value;
+    int64_t n = n0;
+    // Decode (m < 4) is memory bound: one weight row at a time keeps a single sequential stream.
+    if constexpr (MX >= 4)
+      for (; n + 2 <= n1; n += 2) Tile<MX, 2>::run(act + i * stride, stride, L, w + rb * n, rb, y + i * ldy + n, ldy);
+    for (; n < n1; ++n) Tile<MX, 1>::run(act + i * stride, stride, L, w + rb * n, rb, y + i * ldy + n, ldy);
+  };
   int64_t i = 0;
-  for (; i + 4 <= m; i += 4)
-    for (int64_t n = n0; n < n1; ++n) Tile<4>::run(act + i * stride, stride, L, w + rb * n, y + i * ldy + n, ldy);
-  for (int64_t n = n0; n < n1; ++n) {
-    switch (m - i) {
-      case 3: Tile<3>::run(act + i * stride, stride, L, w + rb * n, y + i * ldy + n, ldy); break;
-      case 2: Tile<2>::run(act + i * stride, stride, L, w + rb * n, y + i * ldy + n, ldy); break;
-      case 1: Tile<1>::run(act + i * stride, stride, L, w + rb * n, y + i * ldy + n, ldy); break;
-      default: break;
-    }
+  for (; i + 8 <= m; i += 8) rows(std::integral_constant<int, 8>{}, i);
+  if (i + 4 <= m) rows(std::integral_constant<int, 4>{}, i), i += 4;
+  switch (m - i) {
+    case 3: rows(std::integral_constant<int, 3>{}, i); break;
+    case 2: rows(std::integral_constant<int, 2>{}, i); break;
+    case 1: rows(std::integral_constant<int, 1>{}, i); break;
+    default: break;
   }
 }
-template <int MX> struct TQ8_0 { static constexpr auto run = t_q8_0<MX>; };
-template <int MX> struct TQ4_0 { static constexpr auto run = t_q4_0<MX>; };
-template <int MX> struct TQ4_K { static constexpr auto run = t_q4_k<MX>; };
 
 const MatmulKernels kTable512{act_bytes512,
                               quantize_act512,
