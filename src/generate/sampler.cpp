@@ -12,7 +12,13 @@
 namespace moss {
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// First index of the largest value (torch.argmax on ties).
+int32_t first_max(std::span<const float> logits) {
+  if (logits.empty()) fail("argmax of an empty row");
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
+}  // namespace
 
 void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> ids, float penalty) {
   if (penalty == 1.0f) return;
@@ -83,10 +89,6 @@ void apply_top_p(std::span<float> logits, float p, TopPVariant variant) {
   }
 }
 
-int32_t argmax(std::span<const float> logits) {
-  if (logits.empty()) fail("argmax of an empty row");
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-}
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {
   if (!params.greedy) {
@@ -111,7 +113,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> sequen
   process(logits, sequence, n_valid);
   for (float v : logits)
     if (std::isnan(v)) fail("sampler: the logits contain NaN");
-  if (params_.greedy) return argmax(logits);
+  if (params_.greedy) return first_max(logits);
   const std::vector<float> probs = softmax(logits);
   double total = 0;
   for (float q : probs) total += q;

@@ -38,8 +38,6 @@ void apply_top_k(std::span<float> logits, int k);
 void apply_top_p(std::span<float> logits, float p, TopPVariant variant);
 // softmax over the row (-inf -> 0), computed in double, returned as float.
 std::vector<float> softmax(std::span<const float> logits);
-// First index of the largest value.
-int32_t argmax(std::span<const float> logits);
 
 class Sampler {
  public:
