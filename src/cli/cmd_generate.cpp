@@ -26,6 +26,7 @@ struct GenerateArgs {
 int run_generate(const GenerateArgs& a) {
   if (a.temp != 0.0) fail("sampling: use moss chat (moss generate is greedy only: --temp 0)");
   if (a.n < 0) fail("-n must be >= 0");
+  if (a.ids.empty() && a.prompt.empty()) fail("give the prompt with --ids or --prompt");
   auto model = Model::load(a.model.model, a.model.threads);
   std::vector<int32_t> prompt;
   std::unique_ptr<Tokenizer> tok;
@@ -63,9 +64,6 @@ const CommandRegistration reg(
       sub.add_option("-n,--n-new", a->n, "new tokens to generate (at most)")->required();
       sub.add_option("--temp", a->temp, "temperature; only 0 (greedy) here")->default_val(0.0);
       sub.add_flag("--print-ids", a->print_ids, "print the new token ids, comma-separated, instead of text");
-      sub.final_callback([ids, prompt] {
-        if (ids->count() == 0 && prompt->count() == 0) throw CLI::RequiredError("--ids or --prompt");
-      });
       return [a] { return run_generate(*a); };
     });
 

@@ -6,13 +6,16 @@
 
 namespace moss {
 
-int32_t argmax(std::span<const float> values) {
+namespace {
+// (src/generate has its own argmax; this one keeps the model layer free of that dependency.)
+int32_t argmax_first(std::span<const float> values) {
   if (values.empty()) fail("argmax of an empty vector");
   size_t best = 0;
   for (size_t i = 1; i < values.size(); ++i)
     if (values[i] > values[best]) best = i;
   return static_cast<int32_t>(best);
 }
+}  // namespace
 
 std::vector<int32_t> generate_greedy(Model& model, KvCache& cache, std::span<const int32_t> prompt, int64_t n_new,
                                      int32_t stop_id) {
@@ -20,7 +23,7 @@ std::vector<int32_t> generate_greedy(Model& model, KvCache& cache, std::span<con
   if (n_new <= 0) return out;
   std::vector<float> logits = model.forward(cache, prompt, false);
   for (;;) {
-    const int32_t next = argmax(logits);
+    const int32_t next = argmax_first(logits);
     out.push_back(next);
     if (next == stop_id || static_cast<int64_t>(out.size()) >= n_new || cache.size() >= cache.capacity()) break;
     logits = model.forward(cache, std::span<const int32_t>(&out.back(), 1), false);

@@ -7,11 +7,11 @@ namespace moss {
 
 KvCache::KvCache(const MossConfig& config, int64_t capacity)
     : n_layer_(config.n_layer), n_embd_(config.n_embd), capacity_(capacity == 0 ? config.n_ctx : capacity) {
-  if (capacity_ < 0 || capacity_ > config.n_ctx)
+  if (capacity_ <= 0 || capacity_ > config.n_ctx)
     fail("KV cache capacity ", capacity_, " is outside 1..", config.n_ctx, " (the context length)");
   const size_t n = static_cast<size_t>(n_layer_ * capacity_ * n_embd_);
-  k_.assign(n, 0.0f);
-  v_.assign(n, 0.0f);
+  k_.reset(new float[n]);  // default-initialised: pages are committed as positions are written
+  v_.reset(new float[n]);
 }
 
 void KvCache::truncate(int64_t n) {
