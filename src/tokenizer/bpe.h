@@ -32,8 +32,19 @@ class Bpe {
     int32_t rank;
     int32_t result;  // interned symbol
   };
+  // Merge ranks in an open-addressing table keyed by (left << 32 | right): the lookup is the
+  // inner loop of BPE, and a node-based map costs two cache misses per probe.
+  struct Slot {
+    uint64_t key = kEmpty;
+    Merge merge{};
+  };
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  const Merge* find_merge(int32_t left, int32_t right) const;
+  void set_merge(int32_t left, int32_t right, Merge m);
+
   std::unordered_map<std::string, int32_t> symbols_;  // interned texts (tokens + merge results)
-  std::unordered_map<uint64_t, Merge> merges_;        // (left << 32 | right) -> merge
+  std::vector<Slot> table_;                           // size: a power of two, at most half full
+  uint64_t mask_ = 0;
   std::array<int32_t, 256> byte_symbol_{};            // symbol of each single byte
   int32_t n_tokens_ = 0;                              // interned ids >= n_tokens are not tokens
   int32_t next_fresh_ = 0;
@@ -43,9 +54,13 @@ class Bpe {
   // several threads. A shard is simply cleared when it grows past its bound.
   static constexpr size_t kShards = 16;
   static constexpr size_t kShardEntries = 8192;
+  struct SvHash {
+    using is_transparent = void;  // lets find() take a string_view without building a string
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, std::vector<int32_t>> map;
+    std::unordered_map<std::string, std::vector<int32_t>, SvHash, std::equal_to<>> map;
   };
   mutable std::array<Shard, kShards> cache_;
 };
