@@ -44,6 +44,11 @@ class ActiveTurns {
     auto it = turns_.find(user_id);
     return it != turns_.end() && it->second->conversation_id == conversation_id;
   }
+  // Server shutdown: every running answer stops early and is stored as cancelled.
+  void cancel_all() {
+    std::lock_guard lock(mu_);
+    for (auto& [user, turn] : turns_) turn->cancel = true;
+  }
   size_t size() {
     std::lock_guard lock(mu_);
     return turns_.size();

@@ -303,7 +303,11 @@ int Server::start() {
 }
 
 void Server::stop() {
-  if (ctx_) ctx_->http.stop();
+  if (!ctx_) return;
+  // Running answers end now (stored as cancelled) so the worker threads can finish.
+  ctx_->turns.cancel_all();
+  ctx_->http.stop();
+  ctx_->turns.cancel_all();  // any that started while the listener was closing
   if (thread_.joinable()) thread_.join();
 }
 

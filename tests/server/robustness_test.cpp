@@ -78,7 +78,7 @@ TEST_F(Robustness, BurstOf200Connections) {
   start();
   // 20 users each send one chat; everything else asks for the model list.
   std::vector<std::string> keys;
-  for (int i = 0; i < 20; ++i) keys.push_back(add_user("u" + std::to_string(i), false));
+  for (int i = 0; i < 20; ++i) keys.push_back(add_user(std::string("u").append(std::to_string(i)), false));
   std::atomic<int> ok{0}, bad{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 200; ++i) {
@@ -115,6 +115,26 @@ TEST_F(Robustness, PersistsAcrossRestart) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.j()["records"][0]["human"], "remember me");
   EXPECT_EQ(http().post("/api/chat", json{{"prompt", "again"}, {"uid", uid}}, alice_).j()["history"].size(), 2u);
+}
+
+TEST_F(Robustness, ShutdownStoresRunningAnswersAsCancelled) {
+  start();
+  const std::string id = http().post("/api/conversations", json::object(), alice_).j()["id"];
+  Reply streamed;
+  std::thread t([&] {
+    streamed = http().post("/api/conversations/" + id + "/messages", json{{"prompt", "[hold] x"}, {"stream", true}}, alice_);
+  });
+  ASSERT_TRUE(eventually([&] { return engine_->held_count() == 1; }));
+  server_->stop();  // must not hang on the held turn
+  t.join();
+  auto ev = parse_sse(streamed.body);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back().event, "done");
+  stop();
+  start();
+  json recs = http().get("/api/conversations/" + id, alice_).j()["records"];
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0]["finish_reason"], "cancelled");
 }
 
 TEST_F(Robustness, OpenModeOnlyOnLoopbackWithoutUsers) {

@@ -1,0 +1,84 @@
+// `moss serve -m MODEL [--host 127.0.0.1] [--port 8080] [--db sqlite:moss.db]`: the HTTP server
+// (OpenAI-compatible API, MOSS API, conversations, users; see docs/api.md). Loopback by default;
+// on any other address it refuses to start unless a user with an API key exists (`moss user add`).
+// `-m fake:` runs the deterministic FakeEngine instead of a model (test / demo mode).
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.h"
+#include "server/fake_engine.h"
+#include "server/server.h"
+#include "server/store.h"
+#include "util/error.h"
+
+namespace moss::cli {
+namespace {
+
+struct ServeOptions {
+  std::string model;
+  std::string db = "sqlite:moss.db";
+  int fake_delay_ms = 20;
+  server::ServerConfig config;
+};
+
+std::unique_ptr<server::ChatEngine> make_engine(const ServeOptions& o) {
+  if (o.model.rfind("fake:", 0) == 0)
+    return std::make_unique<server::FakeEngine>(std::chrono::milliseconds(o.fake_delay_ms),
+                                                o.model.size() > 5 ? o.model.substr(5) : "moss-fake");
+  // The model-backed engine (continuous batching over src/chat) plugs in here.
+  fail("serving a model file is not wired in yet; use -m fake: for the demo engine");
+}
+
+int run_serve(ServeOptions& o) {
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto engine = make_engine(o);
+  auto store = server::open_store(o.db);
+  server::Server srv(o.config, *store, *engine);
+  const int port = srv.start();
+  std::fprintf(stderr, "moss serve: %s on http://%s:%d (db %s)%s\n", engine->model_name().c_str(),
+               o.config.host.c_str(), port, o.db.c_str(),
+               srv.open_mode() ? " -- open mode: no API keys exist, loopback only" : "");
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::fprintf(stderr, "moss serve: signal %d, stopping\n", sig);
+  srv.stop();
+  return 0;
+}
+
+const CommandRegistration kRegistration{
+    "serve", "serve chat over HTTP: OpenAI-compatible and MOSS APIs (docs/api.md)", [](CLI::App& sub) {
+      auto o = std::make_shared<ServeOptions>();
+      auto& c = o->config;
+      sub.add_option("-m,--model", o->model, "model file; 'fake:' = scripted test engine, no model (demo mode)")
+          ->required();
+      sub.add_option("--host", c.host, "address to listen on (non-loopback needs API keys)")->capture_default_str();
+      sub.add_option("--port", c.port, "TCP port (0 = any free port)")->capture_default_str();
+      sub.add_option("--db", o->db, "store: sqlite:PATH (or PATH); postgresql://... not built yet")
+          ->capture_default_str();
+      sub.add_option("--http-threads", c.threads, "HTTP worker threads (connections served at once)")
+          ->capture_default_str();
+      sub.add_option("--max-body", c.max_body_bytes, "largest request body in bytes (413 above)")->capture_default_str();
+      sub.add_option("--max-prompt", c.max_prompt_chars, "longest prompt in bytes (400 above)")->capture_default_str();
+      sub.add_option("--rate", c.rate_per_minute, "requests per minute per user (0 = unlimited)")->capture_default_str();
+      sub.add_option("--burst", c.rate_burst, "requests a user may send at once")->capture_default_str();
+      sub.add_option("--moderation", c.moderation_file, "word-list file (one word per line, # comments)");
+      sub.add_option("--moderation-mode", c.moderation_mode, "block: refuse such prompts; mask: star them out")
+          ->check(CLI::IsMember({"block", "mask"}))
+          ->capture_default_str();
+      sub.add_option("--fake-delay-ms", o->fake_delay_ms, "per-token delay of the fake: engine")->capture_default_str();
+      sub.add_flag("--log", c.log_requests, "log one line per request to stderr");
+      return [o] { return run_serve(*o); };
+    }};
+
+}  // namespace
+}  // namespace moss::cli
