@@ -36,7 +36,7 @@ mkdir -p "$build/artifacts"
 status=0
 for t in "${targets[@]}"; do
   echo "== $t: ${secs}s"
-  if ! "$build/$t" "$build/corpus/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  if ! "$build/fuzz/$t" "$build/corpus/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
       -artifact_prefix="$build/artifacts/$t-" -print_final_stats=1 2>"$build/$t.log"; then
     echo "!! $t found a problem; see $build/$t.log and $build/artifacts/"
     tail -40 "$build/$t.log"

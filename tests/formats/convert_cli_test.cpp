@@ -1,0 +1,63 @@
+// `moss convert` end to end: HF folder -> GGUF through the real executable (MOSS_BINARY), and a
+// clean error (exit code 1, message on stderr) for a type the model's rows cannot hold.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "formats/model_file.h"
+#include "test_util.h"
+
+namespace moss {
+namespace {
+
+struct Result {
+  int code;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(MOSS_BINARY) + " " + args + " 2>&1";
+  Result r{-1, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST(ConvertCli, FolderToGguf) {
+  ASSERT_TRUE(std::filesystem::exists(MOSS_BINARY)) << "build the moss executable first (target moss_cli)";
+  test::TempDir tmp;
+  const std::string out = tmp.path("m.gguf");
+  Result r = run("convert " + test::fixture_dir() + "/hf_sharded_safetensors_f16 -o " + out + " --type bf16");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, ::testing::HasSubstr("wrote " + out));
+  ModelFile m = open_model(out);
+  EXPECT_EQ(m.tensors.get("blk.0.attn_qkv.weight").dtype, DType::BF16);
+  EXPECT_EQ(m.tensors.get("blk.0.attn_norm.bias").dtype, DType::F32);
+  EXPECT_EQ(m.meta.get_int(keys::kFileType), 32);
+  // Default type is f16, and GGUF input works too.
+  r = run("convert " + out + " -o " + tmp.path("m2.gguf"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(open_model(tmp.path("m2.gguf")).tensors.get("output.weight").dtype, DType::F16);
+}
+
+TEST(ConvertCli, ErrorsAreReported) {
+  ASSERT_TRUE(std::filesystem::exists(MOSS_BINARY)) << "build the moss executable first (target moss_cli)";
+  test::TempDir tmp;
+  Result r = run("convert " + test::fixture_dir() + "/hf_bin_f16 -o " + tmp.path("q.gguf") + " --type q4_0");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.output, ::testing::HasSubstr("cannot be stored as q4_0 (block size 32)"));
+  EXPECT_FALSE(std::filesystem::exists(tmp.path("q.gguf")));
+  r = run("convert " + test::fixture_dir() + "/hf_bin_f16 -o " + tmp.path("q.gguf") + " --type nope");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.output, ::testing::HasSubstr("unknown type 'nope'"));
+}
+
+}  // namespace
+}  // namespace moss
