@@ -18,7 +18,8 @@ in spec 2.1 (first added id = len(vocab)), so len(tokenizer) = 310 <= vocab_size
 
 Expected outputs (from tools/reference_moss.py in float64 on the stored weights, i.e. fp16 weights
 are promoted and computed in f64, as the CPU engine computes in fp32 from the fp16 values):
-  prefill logits at every position of a 7-token prompt, then 4 single-token decode steps through the
+  prefill logits at every position of a 7-token prompt (plus one 60-token prefill of config b
+  with rotary variant B, case b_f32_rope_fp16), then 4 single-token decode steps through the
   cache, and a greedy continuation (argmax; stops after eos) of up to 8 tokens; raw little-endian f32
   / i32 files in expected/ plus manifest.json.
 """
@@ -232,12 +233,29 @@ def main():
                     json.dump(config_json(c, bos, eos, dtype), f, indent=2)
                 write_weights(folder, sd, layout)
                 manifest["folders"].append({"folder": folder_name, "case": case, "layout": layout, "dtype": dtype})
+    # Rotary variant B (spec 1.5, fp16-rounded inv_freq; the int4/int8 checkpoints): config b's fp32
+    # weights with a 60-token prompt (positions up to 59, where the variants' angles differ most).
+    # The C++ test switches moss.rope.inv_freq_variant to "fp16" on the b_f32_sharded folder.
+    sd = make_state_dict(CONFIGS["b"])
+    cfg = dict(CONFIGS["b"], n_positions=N_POS, layer_norm_epsilon=1e-5)
+    prompt = [int(i) for i in rng.randint(0, n_tokens, size=60)]
+    lb, _ = MossReference(sd, cfg, torch.float64, rope_variant="fp16")(prompt)
+    la, _ = MossReference(sd, cfg, torch.float64, rope_variant="fp32")(prompt)
+    write_raw(os.path.join(ROOT, "expected", "b_f32_rope_fp16_prefill.f32"), lb.numpy(), np.float32)
+    cases["b_f32_rope_fp16"] = {
+        "folder": "b_f32_sharded", "rope_variant": "fp16", "prompt": prompt,
+        "prefill_logits": "expected/b_f32_rope_fp16_prefill.f32",
+        "variant_a_max_abs_diff": float((la - lb).abs().max()),
+    }
     manifest["cases"] = cases
     with open(os.path.join(ROOT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(ROOT) for f in fs)
     print("wrote %s (%d bytes)" % (ROOT, total))
+    print("rope variant A vs B on the 60-token prompt: max |dlogit| %.2e" % cases["b_f32_rope_fp16"]["variant_a_max_abs_diff"])
     for k, v in cases.items():
+        if "greedy_ids" not in v:
+            continue
         print(k, "max|logit| %.3f  f32-ref diff %.2e  greedy %s margin %.4f" % (
             v["max_abs_logit"], v["f32_reference_max_abs_diff"], v["greedy_ids"], v["greedy_min_margin"]))
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "model/greedy.h"
+#include "formats/metadata.h"
 #include "model/model.h"
 #include "model_fixtures.h"
 #include "util/error.h"
@@ -181,6 +182,59 @@ TEST(ModelErrors, GreedyStopsAtContextEnd) {
   const auto out = generate_greedy(*fx.model, cache, prompt, 100);
   EXPECT_EQ(out.size(), 3u);
   EXPECT_EQ(cache.size(), 10);
+}
+
+}  // namespace
+}  // namespace moss
+
+namespace moss {
+namespace {
+
+// Rotary variant B (fp16-rounded inv_freq, spec 1.5) selected through the metadata key: the model
+// must follow the variant-B reference, and must measurably differ from variant A on this prompt
+// (the reference puts the A-B gap at 4.4e-4 here, 4x kLogitTol, while our error is ~1e-6).
+TEST(ModelRope, VariantBFromMetadataMatchesReference) {
+  const auto& cs = model_manifest()["cases"]["b_f32_rope_fp16"];
+  const std::string folder = testing::model_fixture_dir() + "/" + cs["folder"].get<std::string>();
+  ModelFile file = open_model(folder);
+  file.meta.set(keys::kRopeInvFreqVariant, MetaValue::str("fp16"));
+  Model b(std::move(file), 2);
+  ASSERT_EQ(b.config().rope_variant, RopeVariant::kFp16);
+  EXPECT_EQ(b.rope().inv_freq(), rope_inv_freq(b.config().rotary_dim, 10000.0f, RopeVariant::kFp16));
+  const auto prompt = ids_of(cs["prompt"]);
+  const auto want = read_f32(cs["prefill_logits"]);
+  KvCache cache = b.new_cache();
+  EXPECT_LE(max_abs_diff(b.forward(cache, prompt, true), want), kLogitTol);
+
+  auto a = Model::load(folder, 2);
+  KvCache cache_a = a->new_cache();
+  EXPECT_GT(max_abs_diff(a->forward(cache_a, prompt, true), want), cs["variant_a_max_abs_diff"].get<double>() / 2);
+}
+
+// A checkpoint whose tensors disagree with its config is rejected with the tensor's name.
+TEST(ModelErrors, MissingOrMisshapenTensorNamed) {
+  const std::string folder = testing::model_fixture_dir() + "/a_f32_bin";
+  {
+    ModelFile f = open_model(folder);
+    f.tensors.erase("blk.1.ffn_down.bias");
+    try {
+      Model m(std::move(f), 1);
+      ADD_FAILURE() << "accepted a model without blk.1.ffn_down.bias";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("blk.1.ffn_down.bias"), std::string::npos) << e.what();
+    }
+  }
+  {
+    ModelFile f = open_model(folder);
+    f.meta.set(keys::kFeedForwardLength, MetaValue::u32(64));  // the file's fc_in has 128 rows
+    try {
+      Model m(std::move(f), 1);
+      ADD_FAILURE() << "accepted n_inner that disagrees with the tensors";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("blk.0.ffn_up.weight"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("shape"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
