@@ -181,6 +181,7 @@ void write_gguf(const std::string& path, const ModelFile& model, DType weight_ty
   for (const auto& p : plans) {
     const TensorView& t = *p.src;
     const auto* src = static_cast<const uint8_t*>(t.data);
+    if (p.nbytes == 0) continue;  // empty tensor (e.g. [0, 2^40]): nothing to convert, no padding
     if (p.out == t.dtype) {
       for (uint64_t k = 0; k < p.nbytes; k += kChunk) {
         const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, p.nbytes - k));
