@@ -188,6 +188,7 @@ void parse_gguf(const uint8_t* data, size_t size, const std::string& source, Met
     infos.push_back(std::move(info));
   }
 
+  TensorSet parsed_tensors;  // merged into `tensors` only once everything is valid
   const uint64_t data_start = (r.pos() + alignment - 1) / alignment * alignment;
   if (n_tensors > 0 && data_start > size) r.error("tensor data section starts at ", data_start, " beyond the end of the file (", size, " bytes)");
   for (auto& info : infos) {
@@ -201,8 +202,9 @@ void parse_gguf(const uint8_t* data, size_t size, const std::string& source, Met
     v.shape.assign(info.ne.rbegin(), info.ne.rend());  // GGUF ne[0] is the innermost (PyTorch's last) dim
     v.data = data + data_start + info.offset;
     v.nbytes = static_cast<size_t>(info.nbytes);
-    tensors.add(std::move(v));
+    parsed_tensors.add(std::move(v));
   }
+  tensors.merge(std::move(parsed_tensors));
   meta = std::move(parsed);
 }
 
