@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -33,6 +34,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// CPU seconds used by the whole process (all threads): on a shared machine wall-clock figures depend
+// on the other load, so the report also gives tokens per CPU-second.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// The 1-minute load average (other processes competing for the cores), or -1 if unknown.
+double load_average() {
+  FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return -1;
+  double l = -1;
+  if (std::fscanf(f, "%lf", &l) != 1) l = -1;
+  std::fclose(f);
+  return l;
+}
 
 struct Shape {
   const char* name;
@@ -250,13 +269,17 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool) {
     for (const auto& mt : mats) matmul(x.data(), m, WeightMatrix{mt.data.get(), wt, mt.rows, mt.cols}, nullptr, y.data(), pool);
   };
   pass(1);  // warm up
+  const double c0 = cpu_seconds();
   const auto t0 = Clock::now();
   for (int i = 0; i < o.gen; ++i) pass(1);
   const double decode = o.gen / seconds_since(t0);
+  const double c1 = cpu_seconds();
   const auto t1 = Clock::now();
   pass(P);
   const double prefill = static_cast<double>(P) / seconds_since(t1);
   nlohmann::json j;
+  j["decode_tok_per_cpu_s"] = o.gen / (c1 - c0);
+  j["prefill_tok_per_cpu_s"] = static_cast<double>(P) / (cpu_seconds() - c1);
   j["mode"] = "kernels";
   j["shape"] = s.name;
   j["bytes_per_token"] = bytes;
@@ -283,9 +306,11 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model) {
     model.forward(warm, std::span<const int32_t>(prompt.data(), 1));
   }
   KvCache cache = model.new_cache(o.prompt + o.gen + 1);
+  const double c0 = cpu_seconds();
   const auto t0 = Clock::now();
   model.forward(cache, prompt);
   const double prefill = o.prompt / seconds_since(t0);
+  const double c1 = cpu_seconds();
   int32_t tok = 1;
   const auto t1 = Clock::now();
   for (int i = 0; i < o.gen; ++i) {
@@ -294,6 +319,8 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model) {
   }
   const double decode = o.gen / seconds_since(t1);
   nlohmann::json j;
+  j["prefill_tok_per_cpu_s"] = o.prompt / (c1 - c0);
+  j["decode_tok_per_cpu_s"] = o.gen / (cpu_seconds() - c1);
   j["mode"] = "model";
   j["model"] = o.model;
   j["bytes_per_token"] = bytes;
@@ -315,6 +342,7 @@ int run_bench(const BenchOptions& o) {
   if (o.threads != 0 && threads != o.threads)
     std::fprintf(stderr, "moss bench: %d threads requested, using %d\n", o.threads, threads);
   nlohmann::json j;
+  const double load_before = load_average();
   std::unique_ptr<ThreadPool> own_pool;
   std::unique_ptr<Model> model;
   ThreadPool* pool;
@@ -337,9 +365,12 @@ int run_bench(const BenchOptions& o) {
   j["isa"] = isa_name(active_isa());
   j["prompt"] = o.prompt;
   j["gen"] = o.gen;
+  j["load_average"] = load_before;
   std::printf("%s  threads %d  isa %s\n", j["mode"].get<std::string>().c_str(), pool->size(), isa_name(active_isa()));
   std::printf("  prefill  %8.1f tok/s  (%d tokens)\n", j["prefill_tok_s"].get<double>(), o.prompt);
   std::printf("  decode   %8.2f tok/s  (%d tokens)\n", j["decode_tok_s"].get<double>(), o.gen);
+  std::printf("  per CPU-second: prefill %.1f tok, decode %.2f tok  (1-min load average before the run: %.1f)\n",
+              j["prefill_tok_per_cpu_s"].get<double>(), j["decode_tok_per_cpu_s"].get<double>(), load_before);
   std::printf("  weights read per token %.1f MB, effective %.2f GB/s, measured read bandwidth %.2f GB/s, "
               "decode efficiency %.0f%%\n",
               j["bytes_per_token"].get<double>() / 1e6, eff, bw, 100.0 * eff / bw);

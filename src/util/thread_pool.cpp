@@ -1,5 +1,6 @@
 // ThreadPool: workers spin briefly on a generation counter (a decode step issues hundreds of short
 // parallel loops, so waking through a condition variable each time would dominate), then sleep.
+// Spinning yields the core now and then so that an oversubscribed machine still makes progress.
 #include "util/thread_pool.h"
 
 #include <algorithm>
@@ -34,6 +35,7 @@ void ThreadPool::worker(int index) {
 #if defined(__x86_64__)
       __builtin_ia32_pause();
 #endif
+      if (spin % 1024 == 1023) std::this_thread::yield();  // let a descheduled caller run
       g = published_.load(std::memory_order_acquire);
     }
     if (g == seen) {
@@ -61,10 +63,17 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   cv_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) {
+  // Spin briefly (the workers usually finish within microseconds of us), then yield: on a machine
+  // with more runnable threads than cores, a descheduled worker would otherwise cost us our whole
+  // time slice.
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < 4000) {
 #if defined(__x86_64__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    } else {
+      std::this_thread::yield();
+    }
   }
 }
 
