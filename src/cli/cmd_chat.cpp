@@ -71,6 +71,7 @@ class Printer {
   void end_turn() {
     end_line();
     started_ = false;
+    std::fflush(stdout);
   }
 
  private:

@@ -28,7 +28,11 @@ class Plugin {
   // Runs the call. Never throws for bad arguments: returns the plugin's "No result." form instead.
   virtual ToolResult run(const std::string& argument, ToolTurnContext& ctx) = 0;
   // The block this call contributes to the <|Results|> body, exactly as in the SFT data, e.g.
-  // `Calculate("1+1") => '2'` or `Search("q") =>\n<|1|>: 'snippet'`.
+  // `Calculate("1+1") => '2'` or `Search("q") =>\n<|1|>: 'snippet'`. It must begin with
+  // `Name("argument")` when it echoes the call: chat/results.cpp inserts a second quoted argument
+  // after that prefix (`Solve("eq"), "x" =>`). A turn whose calls are all successful Text2Image
+  // calls is written by the chat loop as "<|Results|>: Image generated successfully.<eor>" and
+  // does not use format(). Results text is tokenized as plain text (no special tokens).
   virtual std::string format(const std::string& argument, const ToolResult& result) const = 0;
 };
 

@@ -1,0 +1,34 @@
+// `moss tool` output, the stable interface external checks use (see src/cli/cmd_tool.cpp). Runs the
+// built binary; when the moss executable has not been built yet the test is skipped with a message.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace {
+
+std::string run(const std::string& args) {
+  const std::string cmd = std::string(MOSS_BINARY) + " tool " + args + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return "popen failed";
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  pclose(p);
+  return out;
+}
+
+TEST(CliTool, PrintsResultsBody) {
+  if (!std::filesystem::exists(MOSS_BINARY)) GTEST_SKIP() << "moss executable not built: " << MOSS_BINARY;
+  EXPECT_EQ(run("None"), "None\n");
+  EXPECT_EQ(run("--image-stub 'Text2Image(\"a cat\")'"), "Image generated successfully.\n");
+  EXPECT_EQ(run("--image-stub --field 'Text2Image(\"a cat\")'"), "<|Results|>: Image generated successfully.<eor>\n");
+  EXPECT_EQ(run("--field 'Count(\"x\")'"), "<|Results|>:\nCount(\"x\") => 'Unknown tool Count.'\n<eor>\n");
+  EXPECT_EQ(run("--plugins calculator 'Search(\"x\")'"), "Search(\"x\") => 'Search is not enabled.'\n");
+  EXPECT_EQ(run("'Search(\"x\")'"), "Search(\"x\") => 'Search is not available.'\n");
+}
+
+}  // namespace
