@@ -39,8 +39,9 @@ std::unique_ptr<PreparedTurn> prepare_turn(ServerContext& ctx, TurnPlan plan) {
   ctx.metrics.set_active_turns(static_cast<int64_t>(ctx.turns.size()));
   t->plan = std::move(plan);
   if (is_new) {
-    ctx.store.create_conversation(t->plan.user.id, t->conversation_id,
-                                  title_from(t->plan.imported.empty() ? t->plan.prompt : t->plan.imported[0].human));
+    std::string title = t->plan.imported.empty() ? "" : title_from(t->plan.imported[0].human);
+    if (title.empty()) title = title_from(t->plan.prompt);
+    ctx.store.create_conversation(t->plan.user.id, t->conversation_id, title);
     t->new_conversation = true;
   }
   return t;
