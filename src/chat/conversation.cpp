@@ -58,7 +58,6 @@ void Conversation::append_text(std::string_view text) {
   tokens_.insert(tokens_.end(), ids.begin(), ids.end());
 }
 
-void Conversation::append_marker(Marker m) { tokens_.push_back(codec_.marker(m)); }
 
 std::span<const float> Conversation::evaluate_pending() {
   const size_t past = lm_.n_past();
@@ -137,8 +136,9 @@ TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& c
       StageResult th = generate_stage(ChatStage::InnerThoughts, Marker::Eot, cb);
       rep.turn.inner_thoughts = th.text;
       rep.thoughts_stop = th.stop;
-      make_room(8, true, cb);
-      append_text("\n<|Commands|>:");
+      const std::vector<int32_t> ctag = codec_.encode_text("\n<|Commands|>:");
+      make_room(ctag.size(), true, cb);
+      tokens_.insert(tokens_.end(), ctag.begin(), ctag.end());
       StageResult cm = generate_stage(ChatStage::Commands, Marker::Eoc, cb);
       rep.turn.commands = cm.text;
       rep.commands_stop = cm.stop;

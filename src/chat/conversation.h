@@ -85,7 +85,6 @@ class Conversation {
   };
   void reset_tokens();
   void append_text(std::string_view text);
-  void append_marker(Marker m);
   std::span<const float> evaluate_pending();
   void make_room(size_t incoming, bool current_turn_open, const ChatCallbacks& cb);
   StageResult generate_stage(ChatStage stage, Marker end, const ChatCallbacks& cb);
