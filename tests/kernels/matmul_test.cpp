@@ -105,6 +105,8 @@ const Case kCases[] = {
     {DType::Q8_0, 1, 37, 256}, {DType::Q8_0, 5, 16, 512}, {DType::Q8_0, 9, 8, 768}, {DType::Q8_0, 3, 5, 96},
     {DType::Q4_0, 1, 37, 256}, {DType::Q4_0, 6, 16, 512}, {DType::Q4_0, 3, 8, 768}, {DType::Q4_0, 5, 4, 32},
     {DType::Q4_K, 1, 37, 256}, {DType::Q4_K, 7, 16, 512}, {DType::Q4_K, 4, 8, 768},
+    // 8-row x 2-weight-row tiles of the AVX-512 GEMM, with odd weight-row and block counts left over
+    {DType::Q4_0, 8, 5, 512},  {DType::Q8_0, 12, 7, 96},  {DType::Q4_K, 9, 3, 256},  {DType::Q4_0, 17, 3, 32},
     {DType::F32, 1, 13, 300},  {DType::F32, 5, 16, 64},   {DType::F16, 1, 37, 256},
     {DType::F16, 6, 9, 261},   {DType::BF16, 1, 37, 256}, {DType::BF16, 4, 5, 128},
 };
