@@ -1,5 +1,5 @@
-// AVX-512 (F/BW/VL/DQ + VNNI) kernel table. The plain types reuse the 256-bit code of
-// matmul_simd_impl.h; the quantized types have their own 512-bit kernels that handle two 32-element
+// AVX-512 (F/BW/VL/DQ + VNNI) kernel table. The plain types use 16-wide FMA tiles of 4 activation
+// rows x 4 weight rows; the quantized types have their own 512-bit kernels that handle two 32-element
 // blocks per instruction:
 //  * activation rows are stored biased to unsigned (q + 128) so vpdpbusd (u8 x s8) multiplies them
 //    by signed weights directly; the bias is removed exactly by starting each dot product from
@@ -225,14 +225,77 @@ void gemm512(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int
   }
 }
 
+// ---- plain weight types: 16 weights per step converted to f32; MX activation rows x NW weight rows
+// per tile (16 accumulators at 4 x 4), activation tile in L1/L2, weight rows streaming. ----
+struct Load16F32 {
+  static __m512 load(const uint8_t* p) { return _mm512_loadu_ps(p); }
+  static constexpr int kBytes = 4;
+  using Tail = LoadF32;
+};
+struct Load16F16 {
+  static __m512 load(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
+  static constexpr int kBytes = 2;
+  using Tail = LoadF16;
+};
+struct Load16BF16 {
+  static __m512 load(const uint8_t* p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load256(p)), 16));
+  }
+  static constexpr int kBytes = 2;
+  using Tail = LoadBF16;
+};
+
+template <class L, int MX, int NW>
+void tile512_float(const float* x, int64_t K, const uint8_t* w, size_t wrow, float* y, int64_t ldy) {
+  __m512 acc[NW][MX];
+  for (int j = 0; j < NW; ++j)
+    for (int r = 0; r < MX; ++r) acc[j][r] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 wv[NW];
+    for (int j = 0; j < NW; ++j) wv[j] = L::load(w + j * wrow + k * L::kBytes);
+    for (int r = 0; r < MX; ++r) {
+      const __m512 xv = _mm512_loadu_ps(x + r * K + k);
+      for (int j = 0; j < NW; ++j) acc[j][r] = _mm512_fmadd_ps(wv[j], xv, acc[j][r]);
+    }
+  }
+  for (int j = 0; j < NW; ++j)
+    for (int r = 0; r < MX; ++r) {
+      float s = _mm512_reduce_add_ps(acc[j][r]);
+      for (int64_t t = k; t < K; ++t) s += x[r * K + t] * L::Tail::load1(w + j * wrow + t * L::kBytes);
+      y[r * ldy + j] = s;
+    }
+}
+
+template <class L>
+void gemm512_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
+                   int64_t ldy) {
+  const size_t rb = static_cast<size_t>(K) * L::kBytes;
+  auto rows = [&](auto mx, int64_t i) {
+    constexpr int MX = decltype(mx)::value;
+    int64_t n = n0;
+    if constexpr (MX == 4)  // decode (m < 4) keeps one sequential weight stream
+      for (; n + 4 <= n1; n += 4) tile512_float<L, MX, 4>(x + i * K, K, w + rb * n, rb, y + i * ldy + n, ldy);
+    for (; n < n1; ++n) tile512_float<L, MX, 1>(x + i * K, K, w + rb * n, rb, y + i * ldy + n, ldy);
+  };
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) rows(std::integral_constant<int, 4>{}, i);
+  switch (m - i) {
+    case 3: rows(std::integral_constant<int, 3>{}, i); break;
+    case 2: rows(std::integral_constant<int, 2>{}, i); break;
+    case 1: rows(std::integral_constant<int, 1>{}, i); break;
+    default: break;
+  }
+}
+
 const MatmulKernels kTable512{act_bytes512,
                               quantize_act512,
                               gemm512<TQ8_0, sizeof(BlockQ8_0), 32>,
                               gemm512<TQ4_0, sizeof(BlockQ4_0), 32>,
                               gemm512<TQ4_K, sizeof(BlockQ4_K), 256>,
-                              gemm_float<LoadF32>,
-                              gemm_float<LoadF16>,
-                              gemm_float<LoadBF16>};
+                              gemm512_float<Load16F32>,
+                              gemm512_float<Load16F16>,
+                              gemm512_float<Load16BF16>};
 
 }  // namespace
 const MatmulKernels& matmul_kernels_avx512() { return kTable512; }
