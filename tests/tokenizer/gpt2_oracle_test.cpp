@@ -67,6 +67,7 @@ std::vector<std::string> edge_cases() {
       "<|Human|>: 你好<eoh>\n<|MOSS|>: Hi<eom>\n", "<|endoftext|>", "<|MOSS|>:", "<|Commands|>:", "<|Results|>:",
       "def f(x):\n    return x\n", "if (a) {\n\tb();\n}\n", "x\r\ny\r\n", "a\u3000b", "a\u00a0b", "a\u2003\u2003b",
       "a\u1680b", "a\u2028b\u2029c", "a\u202fb\u205fc", "\x1c\x1d\x1e\x1f x", "a\x0b\x0c" "b", "\x01\x02 \x7f", "a\u180eb",
+      "a\ufeffb", "a \ufeff", "a\u0085b", "x\u0085 y",  // excluded: the JavaScript \s divergence (see top)
       "   \n   \n", "\n\n\n\n", " \n", "\n ", "\t\n\t", "!!!???...", "--->", " ((x))", "@user #tag $100 %",
   };
   for (int n = 1; n <= 40; ++n) {
