@@ -3,6 +3,8 @@
 #include "kernels/cpu_features.h"
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "util/error.h"
@@ -75,9 +77,27 @@ Isa best_isa() {
   return best;
 }
 
+// MOSS_ISA=scalar|avx2|avx512 in the environment forces a level (for tests and benchmarks); an
+// unknown or unsupported value is ignored with a warning rather than failing every matmul.
+Isa env_or_best_isa() {
+  static const Isa isa = [] {
+    const char* e = std::getenv("MOSS_ISA");
+    if (!e || !*e) return best_isa();
+    for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+      if (std::strcmp(e, isa_name(i)) == 0) {
+        if (isa_supported(i)) return i;
+        std::fprintf(stderr, "moss: MOSS_ISA=%s is not supported by this CPU; using %s\n", e, isa_name(best_isa()));
+        return best_isa();
+      }
+    std::fprintf(stderr, "moss: unknown MOSS_ISA=%s (scalar, avx2, avx512); using %s\n", e, isa_name(best_isa()));
+    return best_isa();
+  }();
+  return isa;
+}
+
 Isa active_isa() {
   const int f = g_forced.load(std::memory_order_relaxed);
-  return f < 0 ? best_isa() : static_cast<Isa>(f);
+  return f < 0 ? env_or_best_isa() : static_cast<Isa>(f);
 }
 
 void force_isa(Isa isa) {

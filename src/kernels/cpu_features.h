@@ -16,7 +16,8 @@ enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };  // Avx512 = F/BW/VL/DQ + V
 const char* isa_name(Isa isa);
 bool isa_supported(Isa isa);
 Isa best_isa();
-// The level matmul uses (best_isa() unless forced). force_isa throws moss::Error if unsupported.
+// The level matmul uses: best_isa(), unless MOSS_ISA=scalar|avx2|avx512 is set in the environment or
+// force_isa was called. force_isa throws moss::Error if unsupported.
 Isa active_isa();
 void force_isa(Isa isa);
 // Parses "scalar", "avx2", "avx512"; throws moss::Error otherwise.
