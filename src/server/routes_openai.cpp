@@ -108,9 +108,16 @@ void chat_completions(ServerContext& ctx, const httplib::Request& req, httplib::
     plan.history.clear();
     for (const auto& r : ctx.store.records(user.id, plan.conversation_id)) plan.history.push_back(r.turn);
   }
-  const bool stream = body.value("stream", false) == true;
-  const bool include_usage = body.contains("stream_options") && body["stream_options"].is_object() &&
-                             body["stream_options"].value("include_usage", false);
+  const bool stream = body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
+  bool include_usage = false;
+  if (body.contains("stream_options") && !body["stream_options"].is_null()) {
+    const json& so = body["stream_options"];
+    if (!so.is_object()) http_fail(400, "invalid_value", "stream_options must be an object");
+    if (so.contains("include_usage")) {
+      if (!so["include_usage"].is_boolean()) http_fail(400, "invalid_value", "include_usage must be a boolean");
+      include_usage = so["include_usage"].get<bool>();
+    }
+  }
   const std::string model = ctx.engine.model_name();
   const std::string id = "chatcmpl-" + new_conversation_id();
   const int64_t created = static_cast<int64_t>(std::time(nullptr));

@@ -63,6 +63,9 @@ void add_route(ServerContext& ctx, Method m, const std::string& pattern, const s
       send_json(res, e.status, error_body(e.status, e.code, e.message));
     } catch (const Error& e) {
       send_json(res, 400, error_body(400, "invalid_request", e.what()));
+    } catch (const json::exception& e) {
+      // A field of the wrong JSON type that a handler did not check explicitly.
+      send_json(res, 400, error_body(400, "invalid_value", std::string("bad field type: ") + e.what()));
     } catch (const std::exception& e) {
       send_json(res, 500, error_body(500, "internal_error", e.what()));
     }
@@ -131,11 +134,11 @@ int Server::start() {
   // Our own socket options replace httplib's default (SO_REUSEADDR); we also keep the descriptor
   // to raise the listen backlog above httplib's built-in 5, so a burst of connections is queued by
   // the kernel instead of being dropped and retried.
-  int fd = -1;
-  c.http.set_socket_options([&fd](int sock) {
+  c.listen_fd = -1;
+  c.http.set_socket_options([&c](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    fd = sock;
+    c.listen_fd = sock;
   });
   if (c.config.port == 0) {
     port_ = c.http.bind_to_any_port(c.config.host);
@@ -145,7 +148,7 @@ int Server::start() {
       fail("cannot bind to ", c.config.host, ":", c.config.port, " (in use or not permitted?)");
     port_ = c.config.port;
   }
-  if (fd >= 0) ::listen(fd, 1024);
+  if (c.listen_fd >= 0) ::listen(c.listen_fd, 1024);
   thread_ = std::thread([this] { ctx_->http.listen_after_bind(); });
   return port_;
 }

@@ -40,6 +40,7 @@ struct ServerContext {
   ActiveTurns turns;
   std::optional<Moderator> moderator;
   std::atomic<bool> open_mode{false};
+  int listen_fd = -1;  // set while binding (see Server::start)
   httplib::Server http;
 };
 

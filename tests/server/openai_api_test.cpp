@@ -171,6 +171,11 @@ TEST_F(OpenAiApi, BadRequestsGetClear4xx) {
   EXPECT_EQ(status_code(R"({"messages":[{"role":"user","content":"x"}],"stop":[1]})").first, 400);
   EXPECT_EQ(status_code(R"({"messages":[{"role":"user","content":"x"}],"plugins":["rm -rf"]})").first, 400);
   EXPECT_EQ(status_code(R"({"messages":[{"role":"user","content":"[fail]"}]})").second, "engine_error");
+  EXPECT_EQ(status_code(R"({"messages":[{"role":"user","content":"x"}],"stream":null,"stream_options":{"include_usage":1}})").first, 400);
+  EXPECT_EQ(status_code(R"({"messages":[{"role":"user","content":[{"type":5,"text":"x"}]}]})").first, 400);
+  EXPECT_EQ(status_code(R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})").first, 400);
+  EXPECT_EQ(status_code(R"({"messages":[{"role":"user","content":"x"}],"seed":1.5})").first, 400);
+  EXPECT_EQ(status_code(R"({"messages":[{"role":"user","content":"x"}],"conversation_id":7})").first, 400);
   // Accepted-and-ignored OpenAI fields do not fail.
   Reply ok = http().call("POST", "/v1/chat/completions",
                          R"({"model":"x","messages":[{"role":"user","content":"x"}],"presence_penalty":0,"user":"u"})",
