@@ -164,6 +164,14 @@ class Canonicalizer {
   void take(const std::string& hf, const std::string& name, const std::vector<int64_t>& shape) {
     TensorView v = get(hf, shape);
     v.name = name;
+    // torch.save aligns storages to 64 bytes and safetensors writers pad the header to 8, but a
+    // file that does not would hand kernels misaligned element pointers: copy those few.
+    const size_t elem = dtype_traits(v.dtype).block_bytes;
+    if (reinterpret_cast<uintptr_t>(v.data) % elem != 0) {
+      void* copy = out_.allocate(v.nbytes);
+      std::memcpy(copy, v.data, v.nbytes);
+      v.data = copy;
+    }
     out_.add(std::move(v));
   }
 
