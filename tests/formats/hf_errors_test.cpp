@@ -1,6 +1,7 @@
 // Hugging Face folders that must be refused with a message naming the problem: wrong shapes vs
 // config.json, missing tensors, GPTQ configs, shard names escaping the folder, truncated weight
 // files, inconsistent configs and tokenizer files; plus the merges.txt line rule of spec 2.1.
+#include <cstring>
 #include <filesystem>
 
 #include "formats/hf_config.h"
@@ -108,6 +109,24 @@ TEST(HfErrors, UnexpectedTensors) {
     f.replace("pytorch_model.bin", from, to);
     EXPECT_MOSS_ERROR(open_model(f.dir), msg);
   }
+}
+
+TEST(HfFolder, UnalignedSafetensorsDataIsCopiedAligned) {
+  // One more space in the header shifts the whole buffer by a byte: still a valid file.
+  Folder f("hf_safetensors_f32");
+  std::string st = test::read_file(f.path("model.safetensors"));
+  uint64_t n;
+  std::memcpy(&n, st.data(), 8);
+  st.insert(8 + n, " ");
+  ++n;
+  std::memcpy(st.data(), &n, 8);
+  test::write_file(f.path("model.safetensors"), st);
+  ModelFile m = open_model(f.dir);
+  for (const auto& t : m.tensors.all()) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data) % 4, 0u) << t.name;
+  }
+  ModelFile ref = open_model(test::fixture_dir() + "/hf_safetensors_f32");
+  for (const auto& t : ref.tensors.all()) EXPECT_EQ(std::memcmp(m.tensors.get(t.name).data, t.data, t.nbytes), 0) << t.name;
 }
 
 TEST(HfConfigParse, Validation) {
