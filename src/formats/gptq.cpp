@@ -2,6 +2,7 @@
 // z = ((qzeros[g, n/p] >> b(n%p)) & maxq) + 1, W[n, k] = scales[g, n] * (q - z), g = g_idx[k].
 #include "formats/gptq.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -88,28 +89,31 @@ const TensorView& import_gptq_linear(const GptqLinear& in, TensorSet& dst, const
   out.nbytes = row_bytes(out.dtype, K) * static_cast<size_t>(N);
   auto* data = static_cast<uint8_t*>(dst.allocate(out.nbytes));
   out.data = data;
-  // Walk k in the outer loop so qweight (row-major over n) is read sequentially.
-  if (as_q8) {
-    auto* blocks = reinterpret_cast<BlockQ8_0*>(data);
-    const int64_t nb = K / 32;
-    for (int64_t k = 0; k < K; ++k) {
-      const int g = gi[k];
-      for (int64_t n = 0; n < N; ++n) {
-        BlockQ8_0& b = blocks[n * nb + k / 32];
-        if (k % 32 == 0) b.d = s_at(g, n);
-        b.qs[k % 32] = static_cast<int8_t>(q_at(k, n) - z_at(g, n));
-      }
-    }
-  } else {
-    auto* h = reinterpret_cast<uint16_t*>(data);
-    for (int64_t k = 0; k < K; ++k) {
-      const int g = gi[k];
-      for (int64_t n = 0; n < N; ++n) {
-        // s * (q - z) is exact in f32 (11 + 9 significant bits), so rounding it once to fp16 gives
-        // the fp16 product the Triton kernel computes.
-        const float v = fp16_to_f32(s_at(g, n)) * static_cast<float>(q_at(k, n) - z_at(g, n));
-        h[n * K + k] = f32_to_fp16(v);
-      }
+  // Columns n in tiles of 16 (one 64-byte line of each qweight row), k inside: qweight is read a line
+  // at a time and the 16 output rows are written sequentially, all within L2.
+  constexpr int64_t kTile = 16;
+  for (int64_t n0 = 0; n0 < N; n0 += kTile) {
+    const int64_t n1 = std::min(N, n0 + kTile);
+    if (as_q8) {
+      auto* blocks = reinterpret_cast<BlockQ8_0*>(data);
+      const int64_t nb = K / 32;
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+          const int g = gi[k];
+          BlockQ8_0& b = blocks[n * nb + k / 32];
+          if (k % 32 == 0) b.d = s_at(g, n);
+          b.qs[k % 32] = static_cast<int8_t>(q_at(k, n) - z_at(g, n));
+        }
+    } else {
+      auto* h = reinterpret_cast<uint16_t*>(data);
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+          const int g = gi[k];
+          // s * (q - z) is exact in f32 (11 + 9 significant bits), so rounding it once to fp16 gives
+          // the fp16 product the Triton kernel computes.
+          const float v = fp16_to_f32(s_at(g, n)) * static_cast<float>(q_at(k, n) - z_at(g, n));
+          h[n * K + k] = f32_to_fp16(v);
+        }
     }
   }
   dst.add(out);
