@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/common.h"
 #include "server/fake_engine.h"
 #include "server/server.h"
 #include "server/store.h"
@@ -18,16 +19,17 @@ namespace moss::cli {
 namespace {
 
 struct ServeOptions {
-  std::string model;
+  ModelOptions model_opts;  // -m (also 'fake:'), -t for the model engine
   std::string db = "sqlite:moss.db";
   int fake_delay_ms = 20;
   server::ServerConfig config;
 };
 
 std::unique_ptr<server::ChatEngine> make_engine(const ServeOptions& o) {
-  if (o.model.rfind("fake:", 0) == 0)
+  const std::string& model = o.model_opts.model;
+  if (model.rfind("fake:", 0) == 0)
     return std::make_unique<server::FakeEngine>(std::chrono::milliseconds(o.fake_delay_ms),
-                                                o.model.size() > 5 ? o.model.substr(5) : "moss-fake");
+                                                model.size() > 5 ? model.substr(5) : "moss-fake");
   // The model-backed engine (continuous batching over src/chat) plugs in here.
   fail("serving a model file is not wired in yet; use -m fake: for the demo engine");
 }
@@ -56,11 +58,11 @@ int run_serve(ServeOptions& o) {
 }
 
 const CommandRegistration kRegistration{
-    "serve", "serve chat over HTTP: OpenAI-compatible and MOSS APIs (docs/api.md)", [](CLI::App& sub) {
+    "serve",
+    "serve chat over HTTP: OpenAI-compatible and MOSS APIs (docs/api.md); -m fake: runs a scripted demo engine", [](CLI::App& sub) {
       auto o = std::make_shared<ServeOptions>();
       auto& c = o->config;
-      sub.add_option("-m,--model", o->model, "model file; 'fake:' = scripted test engine, no model (demo mode)")
-          ->required();
+      o->model_opts.add_to(sub);  // -m fake: (or fake:NAME) = scripted test engine, no model (demo mode)
       sub.add_option("--host", c.host, "address to listen on (non-loopback needs API keys)")->capture_default_str();
       sub.add_option("--port", c.port, "TCP port (0 = any free port)")->capture_default_str();
       sub.add_option("--db", o->db, "store: sqlite:PATH (or PATH); postgresql://... not built yet")
