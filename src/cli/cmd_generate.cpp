@@ -30,7 +30,8 @@ int run_generate(const GenerateArgs& a) {
   auto model = Model::load(a.model.model, a.model.threads);
   std::vector<int32_t> prompt;
   std::unique_ptr<Tokenizer> tok;
-  if (!a.prompt.empty() || !a.print_ids) tok = std::make_unique<Tokenizer>(Tokenizer::from_metadata(model->file().meta));
+  if (!a.prompt.empty() || !a.print_ids)
+    tok = std::make_unique<Tokenizer>(Tokenizer::from_metadata(model->file().meta));
   if (!a.ids.empty()) {
     prompt = parse_id_list(a.ids);
   } else {
@@ -40,8 +41,10 @@ int run_generate(const GenerateArgs& a) {
   }
   if (prompt.empty()) fail("the prompt is empty");
   const int64_t n_ctx = model->config().n_ctx;
-  if (static_cast<int64_t>(prompt.size()) > n_ctx) fail("the prompt (", prompt.size(), " tokens) exceeds the context length ", n_ctx);
-  KvCache cache = model->new_cache(std::min<int64_t>(n_ctx, static_cast<int64_t>(prompt.size()) + std::max<int64_t>(a.n, 1)));
+  if (static_cast<int64_t>(prompt.size()) > n_ctx)
+    fail("the prompt (", prompt.size(), " tokens) exceeds the context length ", n_ctx);
+  KvCache cache =
+      model->new_cache(std::min<int64_t>(n_ctx, static_cast<int64_t>(prompt.size()) + std::max<int64_t>(a.n, 1)));
   const std::vector<int32_t> out = generate_greedy(*model, cache, prompt, a.n, model->config().eos_id);
   if (a.print_ids) {
     std::printf("%s\n", join_ids(out).c_str());

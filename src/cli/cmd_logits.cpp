@@ -24,8 +24,7 @@ int run_logits(const LogitsArgs& a) {
   if (ids.empty()) fail("--ids: no token ids given");
   auto model = Model::load(a.model.model, a.model.threads);
   const int64_t n_ctx = model->config().n_ctx;
-  if (static_cast<int64_t>(ids.size()) > n_ctx)
-    fail(ids.size(), " ids do not fit the context length ", n_ctx);
+  if (static_cast<int64_t>(ids.size()) > n_ctx) fail(ids.size(), " ids do not fit the context length ", n_ctx);
   // A cache just big enough for the ids (the full context of the real model would be 3.4 GB).
   KvCache cache = model->new_cache(static_cast<int64_t>(ids.size()));
   const std::vector<float> logits = model->forward(cache, ids, /*all_logits=*/true);

@@ -48,7 +48,8 @@ void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_
   const int64_t n_items = static_cast<int64_t>(seqs.size()) * n_head;
   pool.parallel_for(n_items, [&](int64_t b, int64_t e) {
     std::vector<float> scores;  // one per worker and call: O(S)
-    for (int64_t item = b; item < e; ++item) attend_one_head(seqs[static_cast<size_t>(item / n_head)], item % n_head, head_dim, scores);
+    for (int64_t item = b; item < e; ++item)
+      attend_one_head(seqs[static_cast<size_t>(item / n_head)], item % n_head, head_dim, scores);
   });
 }
 

@@ -17,10 +17,10 @@ struct AttentionSeq {
   const float* k = nullptr;  // [n_past + n_new rows, kv_stride]: cache positions 0..S-1
   const float* v = nullptr;
   int64_t kv_stride = 0;
-  float* out = nullptr;      // [n_new rows, out_stride]
+  float* out = nullptr;  // [n_new rows, out_stride]
   int64_t out_stride = 0;
-  int64_t n_past = 0;        // P
-  int64_t n_new = 0;         // T
+  int64_t n_past = 0;  // P
+  int64_t n_new = 0;   // T
 };
 
 // Runs every (sequence, head) pair, spread over the pool's threads.

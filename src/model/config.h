@@ -12,9 +12,9 @@ namespace moss {
 class Metadata;
 
 struct MossConfig {
-  int64_t n_vocab = 0;     // embedding / LM-head rows (V); may exceed the tokenizer's length
-  int64_t n_ctx = 0;       // positions 0..n_ctx-1 are valid (rotary table size)
-  int64_t n_embd = 0;      // E
+  int64_t n_vocab = 0;  // embedding / LM-head rows (V); may exceed the tokenizer's length
+  int64_t n_ctx = 0;    // positions 0..n_ctx-1 are valid (rotary table size)
+  int64_t n_embd = 0;   // E
   int64_t n_layer = 0;
   int64_t n_head = 0;      // H
   int64_t head_dim = 0;    // D = E / H
@@ -23,7 +23,7 @@ struct MossConfig {
   float eps = 1e-5f;       // LayerNorm epsilon
   float rope_base = 10000.0f;
   RopeVariant rope_variant = RopeVariant::kFp32;
-  int32_t bos_id = -1;     // -1 when the metadata does not say
+  int32_t bos_id = -1;  // -1 when the metadata does not say
   int32_t eos_id = -1;
 
   // Reads the moss.* keys (and tokenizer bos/eos ids when present). Throws moss::Error naming the

@@ -24,7 +24,8 @@ const TensorView& tensor_with_shape(const ModelFile& f, const std::string& name,
     want.shape = shape;
     fail(f.source, ": tensor ", name, " has shape ", t.shape_str(), ", expected ", want.shape_str());
   }
-  if (!can_dequantize(t.dtype)) fail(f.source, ": tensor ", name, " has type ", dtype_name(t.dtype), " that cannot be computed with");
+  if (!can_dequantize(t.dtype))
+    fail(f.source, ": tensor ", name, " has type ", dtype_name(t.dtype), " that cannot be computed with");
   const int64_t rows = shape.size() == 2 ? shape[0] : 1;
   if (t.data == nullptr || t.nbytes < row_bytes(t.dtype, shape.back()) * static_cast<size_t>(rows))
     fail(f.source, ": tensor ", name, " holds fewer bytes than its shape needs");
@@ -89,8 +90,8 @@ void Model::validate_batch(std::span<SeqBatch> batch) const {
     const int64_t end = s.cache->size() + static_cast<int64_t>(s.tokens.size());
     if (end > s.cache->capacity())
       fail("forward: positions up to ", end - 1, " requested, but the ",
-           s.cache->capacity() == config_.n_ctx ? "context length" : "KV cache capacity", " is ",
-           s.cache->capacity(), " (positions 0..", s.cache->capacity() - 1, "); there is no wrap-around");
+           s.cache->capacity() == config_.n_ctx ? "context length" : "KV cache capacity", " is ", s.cache->capacity(),
+           " (positions 0..", s.cache->capacity() - 1, "); there is no wrap-around");
     for (int32_t id : s.tokens)
       if (id < 0 || id >= config_.n_vocab) fail("forward: token id ", id, " is outside 0..", config_.n_vocab - 1);
   }
@@ -148,7 +149,9 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
   matmul(a.up.data(), N, layer.down, layer.down_b.data(), a.ff.data(), *pool_);
 
   // x = (attn_out + ff) + residual, in that order (spec 1.6 step 3.14).
-  for (int64_t i = 0; i < N * E; ++i) a.x[static_cast<size_t>(i)] = (a.attn_out[static_cast<size_t>(i)] + a.ff[static_cast<size_t>(i)]) + a.x[static_cast<size_t>(i)];
+  for (int64_t i = 0; i < N * E; ++i)
+    a.x[static_cast<size_t>(i)] =
+        (a.attn_out[static_cast<size_t>(i)] + a.ff[static_cast<size_t>(i)]) + a.x[static_cast<size_t>(i)];
 }
 
 void Model::forward(std::span<SeqBatch> batch) {

@@ -84,9 +84,9 @@ class Model {
   RopeTable rope_;
   const TensorView* embedding_ = nullptr;  // token_embd.weight [V, E], any row type
   std::vector<Layer> layers_;
-  std::vector<float> norm_w_, norm_b_;     // ln_f
-  WeightMatrix lm_head_;                   // output.weight [V, E]
-  std::vector<float> lm_head_b_;           // [V]
+  std::vector<float> norm_w_, norm_b_;  // ln_f
+  WeightMatrix lm_head_;                // output.weight [V, E]
+  std::vector<float> lm_head_b_;        // [V]
   Activations act_;
 };
 

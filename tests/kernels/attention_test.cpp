@@ -34,9 +34,9 @@ TEST(Attention, MatchesDoubleFormulaAndReference) {
   const int64_t H = 3, D = 16, E = H * D;
   std::mt19937 rng(11);
   std::vector<Case> cases;
-  cases.push_back(make_case(rng, 0, 5, E));   // prefill
-  cases.push_back(make_case(rng, 9, 1, E));   // decode
-  cases.push_back(make_case(rng, 4, 3, E));   // chunk after a prefix
+  cases.push_back(make_case(rng, 0, 5, E));  // prefill
+  cases.push_back(make_case(rng, 9, 1, E));  // decode
+  cases.push_back(make_case(rng, 4, 3, E));  // chunk after a prefix
   std::vector<AttentionSeq> seqs;
   for (auto& c : cases) seqs.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, c.out.data(), E, c.P, c.T});
   ThreadPool pool(4);

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "model/greedy.h"
 #include "formats/metadata.h"
+#include "model/greedy.h"
 #include "model/model.h"
 #include "model_fixtures.h"
 #include "util/error.h"
@@ -122,7 +122,8 @@ TEST(ModelBatch, SequencesOfDifferentLengthsEqualEachAlone) {
   // Together in one forward call (B's prompt already cached, so B is a decode step beside two prefills).
   KvCache a2 = m.new_cache(), b2 = m.new_cache(), c2 = m.new_cache(20);
   m.forward(b2, p);
-  std::vector<SeqBatch> batch = {{&a2, p, true}, {&b2, std::span<const int32_t>(&decode[0], 1), false},
+  std::vector<SeqBatch> batch = {{&a2, p, true},
+                                 {&b2, std::span<const int32_t>(&decode[0], 1), false},
                                  {&c2, std::span<const int32_t>(decode).subspan(1, 2), true}};
   m.forward(batch);
   // Both are float32 evaluations of the same math; the only freedom is the summation order a
