@@ -139,45 +139,59 @@ void tile512(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_
     for (int r = 0; r < MX; ++r) y[r * ldy + j] = _mm512_reduce_add_ps(acc[j][r]);
 }
 
-template <int MX>
-void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const BlockQ4_K* w, float* y, int64_t ldy) {
-  __m512 acc[MX];
-  __m256 corr[MX];
-  for (int r = 0; r < MX; ++r) acc[r] = _mm512_setzero_ps(), corr[r] = _mm256_setzero_ps();
+template <int MX, int NW>
+void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_t* w0, size_t wrow, float* y,
+                  int64_t ldy) {
+  const BlockQ4_K* w[NW];
+  for (int j = 0; j < NW; ++j) w[j] = reinterpret_cast<const BlockQ4_K*>(w0 + j * wrow);
+  __m512 acc[NW][MX];
+  __m256 corr[NW][MX];
+  for (int j = 0; j < NW; ++j)
+    for (int r = 0; r < MX; ++r) acc[j][r] = _mm512_setzero_ps(), corr[j][r] = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < L.nb / 8; ++b) {
-    const float d = f16(w[b].d), dmin = f16(w[b].dmin);
-    alignas(32) float dsc[8], dm[8];
-    for (int j = 0; j < 8; ++j) {
-      uint8_t sc, mn;
-      get_scale_min_k4(j, w[b].scales, &sc, &mn);
-      dsc[j] = d * sc;
-      dm[j] = dmin * mn;
+    alignas(32) float dsc[NW][8], dm[NW][8];
+    for (int j = 0; j < NW; ++j) {
+      const float d = f16(w[j][b].d), dmin = f16(w[j][b].dmin);
+      for (int s = 0; s < 8; ++s) {
+        uint8_t sc, mn;
+        get_scale_min_k4(s, w[j][b].scales, &sc, &mn);
+        dsc[j][s] = d * sc;
+        dm[j][s] = dmin * mn;
+      }
+      const __m256 dmv = _mm256_load_ps(dm[j]);
+      for (int r = 0; r < MX; ++r)  // the mins: sum over sub-blocks of dmin*m * d_x*sum(q_x)
+        corr[j][r] = _mm256_fmadd_ps(
+            dmv, _mm256_loadu_ps(reinterpret_cast<const float*>(act + r * stride + L.ds_off) + 8 * b), corr[j][r]);
     }
-    const __m256 dmv = _mm256_load_ps(dm);
-    for (int r = 0; r < MX; ++r)
-      corr[r] = _mm256_fmadd_ps(dmv, _mm256_loadu_ps(reinterpret_cast<const float*>(act + r * stride + L.ds_off) + 8 * b),
-                                corr[r]);
     for (int c = 0; c < 4; ++c) {
-      const __m256i raw = load256(w[b].qs + 32 * c);  // sub-block 2c in the low nibbles, 2c+1 in the high
-      const __m512i wv = join(_mm256_and_si256(raw, low4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4));
-      const __m512i negc = neg_bias_correction(wv);
-      const __m512 dw = pair_scale(dsc[2 * c], dsc[2 * c + 1]);
+      __m512i wv[NW], negc[NW];
+      __m512 dw[NW];
+      for (int j = 0; j < NW; ++j) {
+        const __m256i raw = load256(w[j][b].qs + 32 * c);  // sub-block 2c in the low nibbles, 2c+1 high
+        wv[j] = join(_mm256_and_si256(raw, low4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4));
+        negc[j] = neg_bias_correction(wv[j]);
+        dw[j] = pair_scale(dsc[j][2 * c], dsc[j][2 * c + 1]);
+      }
       const int64_t blk = 8 * b + 2 * c;
       for (int r = 0; r < MX; ++r) {
         const uint8_t* xr = act + r * stride;
-        const __m512i dot = _mm512_dpbusd_epi32(negc, _mm512_loadu_si512(xr + 32 * blk), wv);
-        const __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * blk));
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, acc[r]);
+        const __m512i xv = _mm512_loadu_si512(xr + 32 * blk);
+        const __m512 dx = _mm512_loadu_ps(reinterpret_cast<const float*>(xr + L.dp_off) + 8 * blk);
+        for (int j = 0; j < NW; ++j) {
+          const __m512i dot = _mm512_dpbusd_epi32(negc[j], xv, wv[j]);
+          acc[j][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[j], dx), acc[j][r]);
+        }
       }
     }
   }
-  for (int r = 0; r < MX; ++r) {
-    __m128 c4 = _mm_add_ps(_mm256_castps256_ps128(corr[r]), _mm256_extractf128_ps(corr[r], 1));
-    c4 = _mm_add_ps(c4, _mm_movehl_ps(c4, c4));
-    c4 = _mm_add_ss(c4, _mm_movehdup_ps(c4));
-    y[r * ldy] = _mm512_reduce_add_ps(acc[r]) - _mm_cvtss_f32(c4);
-  }
+  for (int j = 0; j < NW; ++j)
+    for (int r = 0; r < MX; ++r) {
+      __m128 c4 = _mm_add_ps(_mm256_castps256_ps128(corr[j][r]), _mm256_extractf128_ps(corr[j][r], 1));
+      c4 = _mm_add_ps(c4, _mm_movehl_ps(c4, c4));
+      c4 = _mm_add_ss(c4, _mm_movehdup_ps(c4));
+      y[r * ldy + j] = _mm512_reduce_add_ps(acc[j][r]) - _mm_cvtss_f32(c4);
+    }
 }
 
 template <int MX, int NW>
@@ -195,7 +209,8 @@ struct TQ4_0 {
 template <int MX, int NW>
 struct TQ4_K {
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y, int64_t ldy) {
-    for (int j = 0; j < NW; ++j) tile512_q4_k<MX>(a, s, L, reinterpret_cast<const BlockQ4_K*>(w + j * wrow), y + j, ldy);
+    // NW = 2 in one tile would need 32 accumulators at MX = 8 (acc + mins) and spill: one row at a time.
+    for (int j = 0; j < NW; ++j) tile512_q4_k<MX, 1>(a, s, L, w + j * wrow, wrow, y + j, ldy);
   }
 };
 
