@@ -49,6 +49,7 @@ class Model {
 
   KvCache new_cache(int64_t capacity = 0) const { return KvCache(config_, capacity); }
 
+  // Not reentrant: one forward() at a time per Model (activations are reused between calls).
   // Runs the new tokens of every sequence through the model in one pass (the matmuls see all
   // tokens of all sequences as one batch) and appends them to each cache. Throws moss::Error,
   // before changing any cache, if a token id is out of range, a sequence would pass the cache

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "formats/metadata.h"
 #include "model/greedy.h"
@@ -235,6 +236,33 @@ TEST(ModelErrors, MissingOrMisshapenTensorNamed) {
       EXPECT_NE(std::string(e.what()).find("blk.0.ffn_up.weight"), std::string::npos) << e.what();
       EXPECT_NE(std::string(e.what()).find("shape"), std::string::npos) << e.what();
     }
+  }
+}
+
+}  // namespace
+}  // namespace moss
+
+namespace moss {
+namespace {
+
+// The GGUF path: a fixture folder converted with write_gguf and opened again gives the same
+// logits (f32 folder -> f32 GGUF; fp16 folder -> f16 GGUF, whose 1-D tensors become exact f32
+// copies of the fp16 values).
+TEST(ModelGguf, ConvertedFixtureMatchesReference) {
+  const std::pair<const char*, DType> cases[] = {{"a_f32_bin", DType::F32}, {"a_f16_sharded", DType::F16}};
+  for (const auto& [folder, type] : cases) {
+    std::string case_name;
+    for (const auto& f : model_manifest()["folders"])
+      if (f["folder"] == folder) case_name = f["case"];
+    const auto& cs = model_manifest()["cases"][case_name];
+    const std::string path = ::testing::TempDir() + "moss_model_test_" + folder + ".gguf";
+    write_gguf(path, open_model(testing::model_fixture_dir() + "/" + folder), type);
+    auto m = Model::load(path, 2);
+    KvCache cache = m->new_cache();
+    EXPECT_LE(max_abs_diff(m->forward(cache, ids_of(cs["prompt"]), true), read_f32(cs["prefill_logits"])), kLogitTol)
+        << folder;
+    m.reset();
+    std::remove(path.c_str());
   }
 }
 
