@@ -60,15 +60,17 @@ struct Shape {
 constexpr Shape kShapes[] = {
     {"small", 2048, 16, 16, 64, 107008, 8192, 2048},    // MOSS scaled down: 1.24B parameters
     {"moss16b", 6144, 34, 24, 64, 107008, 24576, 2048},  // moss-moon-003: 16.7B parameters
+    {"tiny", 256, 2, 4, 16, 512, 1024, 128},              // for tests of the command itself
 };
 const Shape& shape_by_name(const std::string& s) {
   for (const auto& sh : kShapes)
     if (s == sh.name) return sh;
-  fail("unknown --shape '", s, "' (known: small, moss16b)");
+  fail("unknown --shape '", s, "' (known: small, moss16b, tiny)");
 }
 
-// ---- read bandwidth: every thread sums its slice of a 1 GiB buffer; best of 3 passes. ----
-double measure_bandwidth_gbs(ThreadPool& pool, size_t bytes = size_t{1} << 30) {
+// ---- read bandwidth: every thread sums its slice of a buffer (1 GiB by default, far larger than the
+// caches); best of 3 passes. ----
+double measure_bandwidth_gbs(ThreadPool& pool, size_t bytes) {
   const size_t n = bytes / 8;
   std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
   pool.parallel_for(static_cast<int64_t>(n), [&](int64_t b, int64_t e) {
@@ -234,7 +236,7 @@ void make_model(const std::string& path, const Shape& s, DType wt) {
 
 struct BenchOptions {
   std::string model, make_model, shape = "small", type = "q4_0", isa;
-  int prompt = 128, gen = 32, threads = 0;
+  int prompt = 128, gen = 32, threads = 0, bandwidth_mib = 1024;
   bool kernels = false, json = false;
 };
 
@@ -337,6 +339,7 @@ int run_bench(const BenchOptions& o) {
   }
   if (o.prompt < 1 || o.prompt > 8192) fail("-p must be in 1..8192");
   if (o.gen < 1 || o.gen > 8192) fail("-n must be in 1..8192");
+  if (o.bandwidth_mib < 1 || o.bandwidth_mib > 65536) fail("--bandwidth-mib must be in 1..65536");
   if (!o.kernels && o.model.empty()) fail("give -m MODEL (or --kernels, or --make-model FILE)");
   const int threads = ThreadPool::clamp_threads(o.threads);
   if (o.threads != 0 && threads != o.threads)
@@ -356,7 +359,7 @@ int run_bench(const BenchOptions& o) {
     pool = &model->pool();
     j = bench_model(o, *model);
   }
-  const double bw = measure_bandwidth_gbs(*pool);
+  const double bw = measure_bandwidth_gbs(*pool, static_cast<size_t>(o.bandwidth_mib) << 20);
   const double eff = j["bytes_per_token"].get<double>() * j["decode_tok_s"].get<double>() / 1e9;
   j["effective_gbs"] = eff;
   j["bandwidth_gbs"] = bw;
@@ -389,7 +392,8 @@ const CommandRegistration kRegister{
       sub.add_flag("--json", o->json, "print one JSON object as the last line");
       sub.add_flag("--kernels", o->kernels, "benchmark the matmuls of the --shape alone (no model file)");
       sub.add_option("--make-model", o->make_model, "write a random-weight benchmark model to this GGUF file");
-      sub.add_option("--shape", o->shape, "small (1.24B) or moss16b (16.7B), for --kernels / --make-model");
+      sub.add_option("--shape", o->shape, "small (1.24B), moss16b (16.7B) or tiny, for --kernels / --make-model");
+      sub.add_option("--bandwidth-mib", o->bandwidth_mib, "buffer read to measure the bandwidth (default 1024 MiB)");
       sub.add_option("--type", o->type, "weight type for --kernels / --make-model (q4_0, q8_0, q4_k, f16, ...)");
       sub.add_option("--isa", o->isa, "force kernels: scalar, avx2 or avx512 (default: best for this CPU)");
       return std::function<int()>([o] { return run_bench(*o); });

@@ -1,0 +1,85 @@
+// The `moss bench` and `moss quantize` commands end to end on the tiny random shape: the JSON contract
+// of `moss bench --json` (last stdout line, required keys) and the errors for bad input. Skipped when
+// the moss executable has not been built.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Result {
+  int rc;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(MOSS_BINARY) + " " + args + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+class BenchCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(MOSS_BINARY)) GTEST_SKIP() << "moss executable not built";
+    dir_ = std::filesystem::temp_directory_path() / ("moss_bench_cli_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(BenchCli, JsonIsTheLastLineWithTheRequiredKeys) {
+  ASSERT_EQ(run("bench --make-model " + path("t.gguf") + " --shape tiny --type q8_0").rc, 0);
+  const Result r = run("bench -m " + path("t.gguf") + " -p 8 -n 2 -t 2 --bandwidth-mib 16 --json");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  std::string last = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
+  last = last.substr(last.find_last_of('\n') + 1);
+  const auto j = nlohmann::json::parse(last);
+  for (const char* k : {"prefill_tok_s", "decode_tok_s", "bytes_per_token", "effective_gbs", "bandwidth_gbs",
+                        "decode_efficiency"}) {
+    ASSERT_TRUE(j.contains(k)) << k;
+    EXPECT_GT(j[k].get<double>(), 0.0) << k;
+  }
+  EXPECT_EQ(j["threads"].get<int>(), 2);
+  EXPECT_NEAR(j["decode_efficiency"].get<double>(),
+              j["effective_gbs"].get<double>() / j["bandwidth_gbs"].get<double>(), 1e-9);
+}
+
+TEST_F(BenchCli, QuantizeAcceptsFloatModelsOnly) {
+  ASSERT_EQ(run("bench --make-model " + path("f.gguf") + " --shape tiny --type f16").rc, 0);
+  for (const char* t : {"q4_0", "q8_0", "q4_k"})
+    EXPECT_EQ(run(std::string("quantize -q ") + path("f.gguf") + " " + path(t) + ".gguf --type " + t).rc, 0) << t;
+  EXPECT_EQ(run("bench -m " + path("q4_k.gguf") + " -p 4 -n 1 -t 1 --bandwidth-mib 16").rc, 0);
+  EXPECT_EQ(run("quantize -q " + path("q4_0.gguf") + " " + path("again.gguf") + " --type q4_k").rc, 1);
+  EXPECT_EQ(run("quantize -q " + path("f.gguf") + " " + path("x.gguf") + " --type f16").rc, 1);
+  EXPECT_EQ(run("quantize -q " + path("f.gguf") + " " + path("x.gguf") + " --type q9_9").rc, 1);
+  EXPECT_FALSE(std::filesystem::exists(path("again.gguf")));
+}
+
+TEST_F(BenchCli, BadArgumentsAreClearErrors) {
+  ASSERT_EQ(run("bench --make-model " + path("t.gguf") + " --shape tiny --type q4_0").rc, 0);
+  EXPECT_EQ(run("bench -m " + path("t.gguf") + " -p 0").rc, 1);
+  EXPECT_EQ(run("bench -m " + path("t.gguf") + " -p 1000").rc, 1);  // beyond the tiny context of 128
+  EXPECT_EQ(run("bench --kernels --shape nope").rc, 1);
+  EXPECT_EQ(run("bench --make-model " + path("u.gguf") + " --shape nope").rc, 1);
+  // thread counts 0 and 1000 are clamped, not errors
+  EXPECT_EQ(run("bench -m " + path("t.gguf") + " -p 2 -n 1 -t 1000 --bandwidth-mib 8").rc, 0);
+  EXPECT_EQ(run("bench -m " + path("t.gguf") + " -p 2 -n 1 -t 0 --bandwidth-mib 8").rc, 0);
+}
+
+}  // namespace
