@@ -215,7 +215,8 @@ std::vector<std::string> split_passages(std::string_view text, size_t max_chars)
   return out;
 }
 
-std::string neutralize_markers(std::string_view s) {
+namespace {
+std::string neutralize_once(std::string_view s) {
   static const std::string_view kMarkers[] = {"<eoh>", "<eot>", "<eoc>", "<eor>", "<eom>"};
   std::string out;
   out.reserve(s.size());
@@ -249,6 +250,18 @@ std::string neutralize_markers(std::string_view s) {
     out += s[i++];
   }
   return out;
+}
+}  // namespace
+
+std::string neutralize_markers(std::string_view s) {
+  // Repeat until nothing changes: removing "<|x|>" from "<|<|x|>|>" leaves a new "<| |>". Each
+  // pass that changes something makes the text shorter, so this ends.
+  std::string cur = neutralize_once(s);
+  while (true) {
+    std::string next = neutralize_once(cur);
+    if (next == cur) return cur;
+    cur = std::move(next);
+  }
 }
 
 bool is_cjk(char32_t c) {

@@ -23,7 +23,8 @@ std::vector<std::string> split_passages(std::string_view text, size_t max_chars)
 
 // Removes what the chat loop would read as protocol structure if it appeared in a result: the end
 // markers <eoh> <eot> <eoc> <eor> <eom>, <|endoftext|>, and every "<|...|>" tag such as <|MOSS|>,
-// <|Human|> or a fake citation anchor <|3|>. Each removed marker becomes one space.
+// <|Human|> or a fake citation anchor <|3|>. Each removed marker becomes one space; repeated
+// until none is left (removals cannot assemble a new marker).
 std::string neutralize_markers(std::string_view text);
 
 // Code point classes used to split queries: CJK ideographs, kana, hangul (searched as substrings)

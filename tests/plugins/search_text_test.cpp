@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "plugins/py_repr.h"
 
 namespace moss {
@@ -80,6 +82,45 @@ TEST(QueryChars, Classes) {
   EXPECT_FALSE(is_word_char(U'，'));
   EXPECT_FALSE(is_word_char(U'。'));
   EXPECT_FALSE(is_word_char(U'?'));
+}
+
+}  // namespace
+}  // namespace moss
+
+namespace moss {
+namespace {
+
+TEST(NeutralizeMarkers, RemovalCannotAssembleANewMarker) {
+  EXPECT_EQ(neutralize_markers("<|<|x|>|>"), " ");
+  EXPECT_EQ(neutralize_markers("<e<eom>om>"), "<e om>");
+}
+
+// Hostile input: random bytes biased towards markup characters. Nothing may throw or hang, and
+// every output must be valid UTF-8 within its limits.
+TEST(SearchText, RandomInputsAreHandled) {
+  std::mt19937 rng(42);
+  const std::string alphabet = "<>&;#x/!-|eohmrtcs pPSCRIPTtitle\n\xe4\xb8\xad\xff\x80";
+  auto valid_utf8 = [](const std::string& s) { return utf8_encode(utf8_decode_lossy(s)) == s; };
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string in;
+    const int n = static_cast<int>(rng() % 200);
+    for (int i = 0; i < n; ++i) {
+      in += (rng() % 4) ? alphabet[rng() % alphabet.size()] : static_cast<char>(rng() & 0xFF);
+    }
+    std::string title;
+    const std::string text = html_to_text(in, &title);
+    for (const std::string& p : split_passages(text, 16 + rng() % 64)) {
+      EXPECT_TRUE(valid_utf8(p));
+      EXPECT_FALSE(p.empty());
+    }
+    const std::string clean = neutralize_markers(in);
+    EXPECT_EQ(clean.find("<eom>"), std::string::npos);
+    EXPECT_EQ(neutralize_markers(clean), clean);
+    const std::string r = py_repr_truncated(in, 1 + rng() % 300);
+    EXPECT_TRUE(valid_utf8(r));
+    EXPECT_GE(r.size(), 2u);
+    EXPECT_EQ(r.front(), r.back());
+  }
 }
 
 }  // namespace
