@@ -47,6 +47,19 @@ std::string redact(const std::string& url) {
   return out;
 }
 
+bool is_loopback(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return false;
+  const std::string rest = url.substr(scheme + 3);
+  for (const char* host : {"127.0.0.1", "localhost", "[::1]"}) {
+    const size_t n = std::string(host).size();
+    if (rest.compare(0, n, host) == 0 && (rest.size() == n || rest[n] == ':' || rest[n] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { global_init(); }
@@ -90,6 +103,11 @@ HttpResponse HttpClient::perform(const char* method, const std::string& url,
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(options_.max_response_bytes));
+  if (is_loopback(url)) {
+    // A proxy from the environment (http_proxy) must not swallow requests to local services
+    // (a SearXNG or AUTOMATIC1111 on this machine, the tests' mock servers).
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  }
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // any encoding curl can decode
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
