@@ -8,6 +8,7 @@
 #include <random>
 
 #include "plugins/http_client_json.h"
+#include "plugins/py_repr.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -214,10 +215,13 @@ ToolResult Text2ImagePlugin::run(const std::string& argument, ToolTurnContext&) 
   return result;
 }
 
-std::string Text2ImagePlugin::format(const std::string&, const ToolResult& result) const {
-  std::string out;
-  for (const std::string& line : result.lines) out += (out.empty() ? "" : "\n") + line;
-  return out;
+std::string Text2ImagePlugin::format(const std::string& argument, const ToolResult& result) const {
+  // Only used when the turn is not all-successful Text2Image calls (the chat loop writes those as
+  // the data's single line). Echo the call like the other tools, the outcome quoted like
+  // Calculate's value, matching the registry's offline stub.
+  std::string line;
+  for (const std::string& l : result.lines) line += (line.empty() ? "" : " ") + l;
+  return "Text2Image(\"" + argument + "\") => " + py_repr(line);
 }
 
 std::string Text2ImagePlugin::last_image_path() const {

@@ -50,7 +50,9 @@ class Text2ImagePlugin : public Plugin {
   bool configured() const { return !config_.backend.empty(); }
   std::string api_name() const override { return "Text2Image"; }
   ToolResult run(const std::string& argument, ToolTurnContext& ctx) override;
-  // The result line itself (no echo of the call), as in the data.
+  // `Text2Image("arg") => 'Image generated successfully.'` (the outcome as a Python repr). The
+  // chat loop uses it only for turns that are not all-successful Text2Image calls; those it writes
+  // as the data's "<|Results|>: Image generated successfully.<eor>" (see plugin.h).
   std::string format(const std::string& argument, const ToolResult& result) const override;
 
   // Path of the image saved by the last successful run ("" if none yet), for frontends that show it.

@@ -101,7 +101,9 @@ TEST_F(Text2ImageTest, Automatic1111SavesPng) {
   ToolTurnContext ctx;
   const ToolResult r = plugin.run("a painting of the rock/../../x", ctx);
   ASSERT_TRUE(r.ok) << r.lines[0];
-  EXPECT_EQ(plugin.format("a painting of the rock", r), "Image generated successfully.");
+  EXPECT_EQ(r.lines, std::vector<std::string>{"Image generated successfully."});
+  EXPECT_EQ(plugin.format("a painting of the rock", r),
+            "Text2Image(\"a painting of the rock\") => 'Image generated successfully.'");
   EXPECT_EQ(request["prompt"], "a painting of the rock/../../x");
   EXPECT_EQ(request["steps"], 7);
   EXPECT_EQ(request["width"], 640);
