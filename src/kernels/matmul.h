@@ -1,7 +1,16 @@
 // Matrix multiplication against a weight matrix of any stored type, the one hot operation of the
 // model: y[m, n] = sum_k x[m, k] * W[n, k] + bias[n]. W is row-major with N rows of K elements
 // (a PyTorch Linear weight as stored), x and y are float32 row-major. m = 1 is the decode GEMV,
-// m > 1 the prefill GEMM. Each weight type has a scalar reference and SIMD paths chosen at run time.
+// m > 1 the prefill GEMM. Each weight type has a scalar reference and SIMD paths chosen at run time
+// (kernels/cpu_features.h; MOSS_ISA=scalar|avx2|avx512 forces one).
+//
+// Numerics: f32 / f16 / bf16 weights multiply the f32 activations exactly as stored (f32 FMA, sums in
+// a different order than matmul_reference: |diff| <= 2 (K + 8) u sum|x||w|, u = 2^-24).
+// q8_0 / q4_0 / q4_k weights multiply activations quantized per 32 values to int8 with an f32 scale
+// d = amax/127 (like ggml's vec_dot_*_q8_0): the result differs from matmul_reference by at most
+// sum_k |w_k| * d_block(k) * (1/2 + 2^-16) plus f32 rounding (see tests/kernels/matmul_test.cpp),
+// i.e. about 0.4% of the activation block's largest value per weight in the worst case.
+// Results do not depend on the thread count (each output is computed by one thread in a fixed order).
 #pragma once
 #include <cstdint>
 
