@@ -1,16 +1,9 @@
 // Calculate(expression) as a Plugin: one result value, rendered `Calculate("expr") => 'value'` or
-// `=> 'No result.'` (spec 7.3). The evaluator itself is calculator.h; if that is not part of this
-// build yet, make_calculator_plugin() returns nullptr and the loop reports the tool as unavailable.
+// `=> 'No result.'` (spec 7.3). The evaluator itself is calculator.h.
 #include "plugins/registry.h"
-
-#if __has_include("plugins/calculator.h")
 #include "plugins/calculator.h"
-#define MOSS_HAVE_CALCULATOR 1
-#endif
 
 namespace moss {
-
-#ifdef MOSS_HAVE_CALCULATOR
 namespace {
 
 class CalculatorPlugin : public Plugin {
@@ -37,8 +30,5 @@ class CalculatorPlugin : public Plugin {
 }  // namespace
 
 std::unique_ptr<Plugin> make_calculator_plugin() { return std::make_unique<CalculatorPlugin>(); }
-#else
-std::unique_ptr<Plugin> make_calculator_plugin() { return nullptr; }
-#endif
 
 }  // namespace moss

@@ -22,8 +22,7 @@ class PluginRegistry {
   std::map<std::string, std::unique_ptr<Plugin>> plugins_;
 };
 
-// Adapters over the tool functions (calculator.h, solver.h). Each returns nullptr when its tool is
-// not built into this binary.
+// Adapters over the tool functions (calculator.h, solver.h).
 std::unique_ptr<Plugin> make_calculator_plugin();
 std::unique_ptr<Plugin> make_solver_plugin();
 // Text2Image without an image backend: reports success exactly as the SFT data does

@@ -1,16 +1,9 @@
 // Solve(equation) as a Plugin: `Solve("eqs") =>` followed by one line per result, or "No result."
-// (spec 7.4). The solver itself is solver.h; if that is not part of this build yet,
-// make_solver_plugin() returns nullptr.
+// (spec 7.4). The solver itself is solver.h.
 #include "plugins/registry.h"
-
-#if __has_include("plugins/solver.h")
 #include "plugins/solver.h"
-#define MOSS_HAVE_SOLVER 1
-#endif
 
 namespace moss {
-
-#ifdef MOSS_HAVE_SOLVER
 namespace {
 
 class SolverPlugin : public Plugin {
@@ -39,8 +32,5 @@ class SolverPlugin : public Plugin {
 }  // namespace
 
 std::unique_ptr<Plugin> make_solver_plugin() { return std::make_unique<SolverPlugin>(); }
-#else
-std::unique_ptr<Plugin> make_solver_plugin() { return nullptr; }
-#endif
 
 }  // namespace moss

@@ -74,8 +74,8 @@ TEST(Results, PluginConversations) {
   TableSearch* search = search_owned.get();
   reg.add(std::move(search_owned));
   reg.add(make_text2image_stub_plugin());
-  const bool have_calc = (reg.add(make_calculator_plugin()), reg.find("Calculate") != nullptr);
-  const bool have_solver = (reg.add(make_solver_plugin()), reg.find("Solve") != nullptr);
+  reg.add(make_calculator_plugin());
+  reg.add(make_solver_plugin());
 
   size_t none_turns = 0, image_turns = 0, search_turns = 0, search_ok = 0;
   size_t tool_turns = 0, tool_ok = 0, tool_blocks = 0, tool_blocks_ok = 0, checked_whole = 0, reordered = 0;
@@ -145,7 +145,9 @@ TEST(Results, PluginConversations) {
               "reproduced, %zu of those listed out of order in the data); Calculate/Solve blocks %zu / %zu\n",
               tool_ok, tool_turns, checked_whole + reordered, reordered, tool_blocks_ok, tool_blocks);
   EXPECT_LE(reordered, 3u);
-  if (!have_calc || !have_solver) GTEST_SKIP() << "calculator or solver not in this build: Calculate/Solve part not checked";
+  // Regression floor, the count measured when this test was written (the rest differ in value:
+  // the data's unquoted "No calculation results.", solver cases SymPy handles differently, ...).
+  EXPECT_GE(tool_ok, 337u);
 }
 
 TEST(Results, RefusalsAndLayout) {
