@@ -24,6 +24,9 @@ std::string run(const std::string& args) {
 TEST(CliTool, PrintsResultsBody) {
   if (!std::filesystem::exists(MOSS_BINARY)) GTEST_SKIP() << "moss executable not built: " << MOSS_BINARY;
   EXPECT_EQ(run("None"), "None\n");
+  EXPECT_EQ(run("'Calculate(\"2^10\"), Solve(\"x+y=30;x-y=8\")'"),
+            "Calculate(\"2^10\") => '1024'\nSolve(\"x+y=30;x-y=8\") =>\nx = 19\ny = 11\n");
+  EXPECT_EQ(run("--field 'Calculate(\"1/0\")'"), "<|Results|>:\nCalculate(\"1/0\") => 'No result.'\n<eor>\n");
   EXPECT_EQ(run("--image-stub 'Text2Image(\"a cat\")'"), "Image generated successfully.\n");
   EXPECT_EQ(run("--image-stub --field 'Text2Image(\"a cat\")'"), "<|Results|>: Image generated successfully.<eor>\n");
   EXPECT_EQ(run("--field 'Count(\"x\")'"), "<|Results|>:\nCount(\"x\") => 'Unknown tool Count.'\n<eor>\n");
