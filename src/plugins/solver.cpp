@@ -110,7 +110,8 @@ std::string sympy_float_str(double x, bool strip_zeros) {
     if (i >= 0) {
       d[i]++;
     } else {
-      d = "1" + std::string(dps - 1, '0');
+      d.assign(dps, '0');
+      d[0] = '1';
       ++e10;
     }
     digits = d;
@@ -454,15 +455,19 @@ std::string monomial(const cln::cl_RA& q, long long n) {
   return os.str();
 }
 
+// SymPy orders the two terms of a sum p + q*sqrt(n): the rational first, except for a real sqrt
+// term of the same sign as the rational, where the smaller value comes first ("-sqrt(5)/2 - 1/2").
+bool rational_first(const Root& r) {
+  if (r.n < 0 || cln::minusp(r.p) != cln::minusp(r.q)) return true;
+  return cln::double_approx(r.p) < approx(r).real() - cln::double_approx(r.p);
+}
+
 std::string exact_str(const Root& r) {
   if (cln::zerop(r.q)) return rational_str(r.p);
   std::string t = monomial(r.q, r.n);
   if (cln::zerop(r.p)) return t;
   std::string p = rational_str(r.p);
-  // SymPy orders the two terms of a sum: the rational first, except for a real sqrt term of the
-  // same sign as the rational, where the smaller value comes first ("-sqrt(5)/2 - 1/2").
-  bool p_first = true;
-  if (r.n > 0 && cln::minusp(r.p) == cln::minusp(r.q)) p_first = cln::double_approx(r.p) < approx(r).real() - cln::double_approx(r.p);
+  bool p_first = rational_first(r);
   auto join = [](const std::string& a, const std::string& b) {
     return b[0] == '-' ? a + " - " + b.substr(1) : a + " + " + b;
   };
@@ -497,9 +502,7 @@ std::vector<TermKey> sort_key(const Root& r) {
              : r.n == -1 ? TermKey{1, "", r.q}
              : TermKey{2, std::to_string(-r.n), r.q};
   if (cln::zerop(r.p)) return {tk};
-  std::string s = exact_str(r);
-  bool p_first = s.rfind(rational_str(r.p), 0) == 0 && !(s[0] == 's' || s.rfind("-sqrt", 0) == 0);
-  return p_first ? std::vector<TermKey>{pk, tk} : std::vector<TermKey>{tk, pk};
+  return rational_first(r) ? std::vector<TermKey>{pk, tk} : std::vector<TermKey>{tk, pk};
 }
 bool exact_less(const Root& a, const Root& b) {
   auto ka = sort_key(a), kb = sort_key(b);

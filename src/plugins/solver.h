@@ -17,7 +17,7 @@ struct SolverLimits {
   int max_depth = 60;       // nesting of parentheses / unary signs
 };
 
-// Model of the data's solver (see tools/solver_survey.py, which reproduces 100/111 SFT blocks
+// Model of the data's solver (see tools/solver_survey.py, which reproduces 102/111 SFT blocks
 // with it): the text is split into parts at ';' and ','; parts with '=' are equations, other parts
 // (trailing targets like "x^3") are ignored. A part is read like Python source after two rewrites,
 // `^` -> `**` and implicit multiplication (digit before a name: "2.5x"; ')' before a name or '(').

@@ -67,6 +67,28 @@ TEST(Solver, QuadraticRootsPrintAndSortLikeSympy) {
   EXPECT_EQ(solve("x/10-2.5=0"), (Lines{"x = 25.0000000000000"}));
 }
 
+// Generated equations with SymPy 1.11's answers (tools/solver_survey.py --fixture).
+TEST(Solver, MatchesSympyOracle) {
+  std::ifstream in(std::string(MOSS_FIXTURE_DIR) + "/plugins/solver_cases.json");
+  ASSERT_TRUE(in);
+  nlohmann::json cases = nlohmann::json::parse(in);
+  ASSERT_GE(cases.size(), 100u);
+  int bad = 0;
+  for (const auto& c : cases) {
+    std::string eqs = c[0].get<std::string>();
+    Lines want = c[1].get<Lines>();
+    Lines got = solve(eqs);
+    if (got != want) {
+      ++bad;
+      std::string g, w;
+      for (auto& l : got) g += l + " | ";
+      for (auto& l : want) w += l + " | ";
+      ADD_FAILURE() << "Solve(\"" << eqs << "\") gave " << g << " SymPy: " << w;
+    }
+  }
+  EXPECT_EQ(bad, 0);
+}
+
 TEST(Solver, ParsingRules) {
   EXPECT_EQ(solve("2.5x+1.5y=50;x+y=24"), (Lines{"x = 14.0000000000000", "y = 10.0000000000000"}));
   EXPECT_EQ(solve("(4/3)x - x = 64"), (Lines{"x = 192.000000000000"}));  // 4/3 is a Python float
