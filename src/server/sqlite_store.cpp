@@ -433,13 +433,4 @@ bool SqliteStore::set_feedback(int64_t user_id, const std::string& conversation_
   return changed;
 }
 
-std::unique_ptr<Store> open_store(const std::string& url) {
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-    fail("PostgreSQL storage is not built into this moss yet; use --db sqlite:PATH");
-  std::string path = url;
-  if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
-  if (path.rfind("//", 0) == 0) path = path.substr(2);  // sqlite://PATH
-  return std::make_unique<SqliteStore>(path);
-}
-
 }  // namespace moss::server

@@ -33,6 +33,7 @@ class Cli : public ServerTest {
  protected:
   void SetUp() override {
     ServerTest::SetUp();
+    force_sqlite_ = true;  // the commands get a sqlite: path here
     if (!std::filesystem::exists(MOSS_BINARY)) GTEST_SKIP() << "the moss binary is not built: " << MOSS_BINARY;
   }
 };

@@ -1,10 +1,15 @@
-// Test harness for the server: a SqliteStore in a temporary folder, a FakeEngine, and a Server on
-// 127.0.0.1 with a free port; plus a small HTTP helper and an SSE parser built on httplib::Client.
+// Test harness for the server: a store, a FakeEngine, and a Server on 127.0.0.1 with a free port;
+// plus a small HTTP helper and an SSE parser built on httplib::Client.
+// The store is a SqliteStore in a temporary folder, or, with MOSS_TEST_STORE=postgres and
+// MOSS_TEST_POSTGRES_URL=postgresql://... (scripts/start_postgres.sh prints one), a PgStore in a
+// fresh schema per test: the same tests then run against PostgreSQL.
 #pragma once
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -16,6 +21,9 @@
 #include "server/fake_engine.h"
 #include "server/server.h"
 #include "server/sqlite_store.h"
+#ifdef MOSS_HAVE_POSTGRES
+#include "server/pg_store.h"
+#endif
 
 namespace moss::server::test {
 
@@ -126,15 +134,43 @@ class ServerTest : public ::testing::Test {
     config_.port = 0;
     config_.rate_per_minute = 0;  // rate limits are tested explicitly
     engine_ = std::make_unique<FakeEngine>(std::chrono::milliseconds(0));
+    std::string suffix = std::string(info->test_suite_name()) + "_" + info->name();
+    pg_schema_ = std::string("t").append(std::to_string(::getpid())).append("_");
+    for (char c : suffix)
+      if (pg_schema_.size() < 63) pg_schema_ += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
   }
   void TearDown() override {
     stop();
     std::filesystem::remove_all(dir_);
+#ifdef MOSS_HAVE_POSTGRES
+    if (using_postgres()) PgStore::drop_schema(pg_url(), pg_schema_);
+#endif
+  }
+
+  static std::string pg_url() {
+    const char* u = std::getenv("MOSS_TEST_POSTGRES_URL");
+    return u ? u : "";
+  }
+  // Whether this test runs on PostgreSQL (MOSS_TEST_STORE=postgres) instead of SQLite.
+  bool using_postgres() const {
+    const char* s = std::getenv("MOSS_TEST_STORE");
+    return !force_sqlite_ && s && std::string(s) == "postgres";
+  }
+  std::unique_ptr<Store> open_test_store() {
+    if (using_postgres()) {
+#ifdef MOSS_HAVE_POSTGRES
+      if (pg_url().empty()) throw std::runtime_error("MOSS_TEST_STORE=postgres needs MOSS_TEST_POSTGRES_URL");
+      return std::make_unique<PgStore>(pg_url(), pg_schema_);
+#else
+      throw std::runtime_error("MOSS_TEST_STORE=postgres, but this build has no PostgreSQL support");
+#endif
+    }
+    return std::make_unique<SqliteStore>(db_path_);
   }
 
   // Opens the store (adds users alice and bob unless open) and starts the server.
   void start(bool with_users = true) {
-    store_ = std::make_unique<SqliteStore>(db_path_);
+    store_ = open_test_store();
     if (with_users && alice_.empty()) {
       alice_ = add_user("alice", true);
       bob_ = add_user("bob", false);
@@ -159,7 +195,9 @@ class ServerTest : public ::testing::Test {
   std::string db_path_;
   ServerConfig config_;
   std::unique_ptr<FakeEngine> engine_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
+  std::string pg_schema_;
+  bool force_sqlite_ = false;  // for tests of SQLite files and of the CLI
   std::unique_ptr<Server> server_;
   std::unique_ptr<Http> http_;
   int port_ = 0;

@@ -10,7 +10,8 @@ namespace moss::server::test {
 class StoreTest : public ServerTest {};
 
 TEST_F(StoreTest, UsersAreUniqueAndFoundByKeyHash) {
-  SqliteStore s(db_path_);
+  auto sp = open_test_store();
+  Store& s = *sp;
   EXPECT_EQ(s.count_key_users(), 0);
   UserRow a = s.create_user("alice", sha256_hex("k1"), true);
   EXPECT_THROW(s.create_user("alice", sha256_hex("k2"), false), Error);
@@ -29,7 +30,8 @@ TEST_F(StoreTest, UsersAreUniqueAndFoundByKeyHash) {
 }
 
 TEST_F(StoreTest, ConversationsAreIsolatedPerUser) {
-  SqliteStore s(db_path_);
+  auto sp = open_test_store();
+  Store& s = *sp;
   UserRow a = s.create_user("alice", sha256_hex("ka"), false);
   UserRow b = s.create_user("bob", sha256_hex("kb"), false);
   s.create_conversation(a.id, "0123456789abcdef0123456789abcdef", "hello");
@@ -48,7 +50,8 @@ TEST_F(StoreTest, RecordsAppendReplaceAndFeedback) {
   const std::string cid = "00000000000000000000000000000001";
   int64_t rid = 0;
   {
-    SqliteStore s(db_path_);
+    auto sp = open_test_store();
+    Store& s = *sp;
     UserRow a = s.create_user("alice", sha256_hex("ka"), false);
     s.create_conversation(a.id, cid, "t");
     s.append_record(a.id, cid, {"q1", "think", "Calculate(\"1+1\")", "Calculate(\"1+1\") => '2'", "a1"}, "stop", {10, 3}, false);
@@ -61,7 +64,8 @@ TEST_F(StoreTest, RecordsAppendReplaceAndFeedback) {
     EXPECT_FALSE(s.set_feedback(a.id, cid, rid + 100, -1, std::nullopt));
   }
   // Reopened: everything committed is there.
-  SqliteStore s(db_path_);
+  auto sp = open_test_store();
+  Store& s = *sp;
   auto u = s.user_by_key_hash(sha256_hex("ka"));
   ASSERT_TRUE(u);
   auto recs = s.records(u->id, cid);
@@ -82,7 +86,7 @@ TEST_F(StoreTest, RecordsAppendReplaceAndFeedback) {
   EXPECT_TRUE(s.records(u->id, cid).empty());
 }
 
-TEST_F(StoreTest, RefusesNewerSchemaAndGarbageFiles) {
+TEST_F(StoreTest, SqliteRefusesNewerSchemaAndGarbageFiles) {
   { SqliteStore s(db_path_); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
@@ -97,7 +101,7 @@ TEST_F(StoreTest, RefusesNewerSchemaAndGarbageFiles) {
     std::fclose(f);
   }
   EXPECT_THROW(SqliteStore s(junk), Error);
-  EXPECT_THROW(open_store("postgresql://localhost/moss"), Error);
+  EXPECT_THROW(open_store("postgresql://127.0.0.1:1/nothing_listens_here"), Error);
   EXPECT_NO_THROW(open_store("sqlite:" + (dir_ / "other.db").string()));
 }
 

@@ -1,0 +1,375 @@
+// PgStore: schema, migrations and queries on PostgreSQL (see pg_store.h). Compiled only when the
+// build found libpq (MOSS_HAVE_POSTGRES).
+#ifdef MOSS_HAVE_POSTGRES
+#include "server/pg_store.h"
+
+#include <libpq-fe.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+
+#include "util/error.h"
+
+namespace moss::server {
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The SqliteStore tables with PostgreSQL identity columns.
+const char* kSchemaV1[] = {
+    "CREATE TABLE users ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " key_hash TEXT UNIQUE,"
+    " is_admin INTEGER NOT NULL DEFAULT 0,"
+    " created_at BIGINT NOT NULL)",
+    "CREATE TABLE conversations ("
+    " id TEXT PRIMARY KEY,"
+    " user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " title TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL)",
+    "CREATE INDEX conversations_by_user ON conversations(user_id, updated_at)",
+    "CREATE TABLE records ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " human TEXT NOT NULL,"
+    " inner_thoughts TEXT NOT NULL,"
+    " commands TEXT NOT NULL,"
+    " results TEXT NOT NULL,"
+    " answer TEXT NOT NULL,"
+    " finish_reason TEXT NOT NULL,"
+    " prompt_tokens INTEGER NOT NULL,"
+    " completion_tokens INTEGER NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " rating INTEGER NOT NULL DEFAULT 0,"
+    " feedback TEXT NOT NULL DEFAULT '',"
+    " UNIQUE (conversation_id, seq))",
+};
+
+const char* kOpenUserName = "(open)";
+const std::string kNull = std::string("\0NULL", 5);  // parameter marker for SQL NULL
+
+bool valid_schema_name(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+      return false;
+  return true;
+}
+
+bool valid_user_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '@')) return false;
+  return true;
+}
+
+pg_conn* connect(const std::string& url) {
+  pg_conn* c = PQconnectdb(url.c_str());
+  if (!c || PQstatus(c) != CONNECTION_OK) {
+    std::string msg = c ? PQerrorMessage(c) : "out of memory";
+    if (c) PQfinish(c);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    fail("cannot connect to PostgreSQL: ", msg);
+  }
+  return c;
+}
+
+}  // namespace
+
+class PgStore::Result {
+ public:
+  explicit Result(PGresult* r) : r_(r) {}
+  Result(Result&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  ~Result() {
+    if (r_) PQclear(r_);
+  }
+  int rows() const { return PQntuples(r_); }
+  std::string text(int row, int col) const { return std::string(PQgetvalue(r_, row, col), PQgetlength(r_, row, col)); }
+  int64_t i64(int row, int col) const { return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10); }
+  bool is_null(int row, int col) const { return PQgetisnull(r_, row, col); }
+  int64_t affected() const { return std::strtoll(PQcmdTuples(r_), nullptr, 10); }
+
+ private:
+  PGresult* r_;
+};
+
+PgStore::Result PgStore::run(const char* sql, const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  for (const auto& p : params) {
+    const bool null = p == kNull;
+    values.push_back(null ? nullptr : p.data());
+    lengths.push_back(null ? 0 : static_cast<int>(p.size()));
+  }
+  PGresult* r = PQexecParams(conn_, sql, static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
+                             nullptr, 0);
+  Result res(r);
+  const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    std::string msg = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    if (state && std::string(state).rfind("23", 0) == 0) fail("database constraint violated: ", msg);
+    fail("database error: ", msg);
+  }
+  return res;
+}
+
+namespace {
+// BEGIN ... COMMIT on the store's connection, rolled back if an exception leaves the scope.
+template <typename Run>
+class PgTransaction {
+ public:
+  explicit PgTransaction(Run run) : run_(run) { run_("BEGIN"); }
+  ~PgTransaction() {
+    if (!done_) {
+      try {
+        run_("ROLLBACK");
+      } catch (...) {
+      }
+    }
+  }
+  void commit() {
+    run_("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  Run run_;
+  bool done_ = false;
+};
+}  // namespace
+
+#define MOSS_PG_TX                                                  \
+  auto tx_run = [this](const char* sql) { run(sql); };              \
+  PgTransaction<decltype(tx_run)> tx(tx_run)
+
+PgStore::PgStore(const std::string& url, const std::string& schema) {
+  if (!schema.empty() && !valid_schema_name(schema))
+    fail("invalid PostgreSQL schema name '", schema, "': use 1-63 of [a-z0-9_]");
+  conn_ = connect(url);
+  try {
+    run("SET client_min_messages TO WARNING");
+    if (!schema.empty()) {
+      // The name was validated above, so it can be written into the statement.
+      run(("CREATE SCHEMA IF NOT EXISTS " + schema).c_str());
+      run(("SET search_path TO " + schema).c_str());
+    }
+    migrate();
+  } catch (...) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw;
+  }
+}
+
+PgStore::~PgStore() {
+  if (conn_) PQfinish(conn_);
+}
+
+void PgStore::drop_schema(const std::string& url, const std::string& schema) {
+  if (!valid_schema_name(schema)) fail("invalid PostgreSQL schema name '", schema, "'");
+  pg_conn* c = connect(url);
+  PGresult* r = PQexec(c, ("DROP SCHEMA IF EXISTS " + schema + " CASCADE").c_str());
+  PQclear(r);
+  PQfinish(c);
+}
+
+void PgStore::migrate() {
+  std::lock_guard lock(mu_);
+  MOSS_PG_TX;
+  // Serialises concurrent first starts of several servers on one database.
+  run("SELECT pg_advisory_xact_lock(4242003)");
+  run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  Result v = run("SELECT MAX(version) FROM schema_version");
+  const int64_t version = v.is_null(0, 0) ? 0 : v.i64(0, 0);
+  if (version > kSchemaVersion)
+    fail("PostgreSQL database has schema version ", version, ", newer than this moss (", kSchemaVersion, ")");
+  if (version < 1) {
+    for (const char* sql : kSchemaV1) run(sql);
+    run("INSERT INTO schema_version (version) VALUES (1)");
+  }
+  tx.commit();
+}
+
+UserRow PgStore::create_user(const std::string& name, const std::string& key_hash, bool is_admin) {
+  if (!valid_user_name(name)) fail("invalid user name '", name.substr(0, 80), "': use 1-64 of [A-Za-z0-9_.@-]");
+  std::lock_guard lock(mu_);
+  MOSS_PG_TX;
+  if (run("SELECT 1 FROM users WHERE name = $1", {name}).rows() > 0) fail("user '", name, "' already exists");
+  UserRow u{0, name, is_admin, true, now_ms() / 1000};
+  Result r = run("INSERT INTO users (name, key_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                 {name, key_hash, is_admin ? "1" : "0", std::to_string(u.created_at)});
+  u.id = r.i64(0, 0);
+  tx.commit();
+  return u;
+}
+
+std::optional<UserRow> PgStore::user_by_key_hash(const std::string& key_hash) {
+  std::lock_guard lock(mu_);
+  Result r = run("SELECT id, name, is_admin, created_at FROM users WHERE key_hash = $1", {key_hash});
+  if (r.rows() == 0) return std::nullopt;
+  return UserRow{r.i64(0, 0), r.text(0, 1), r.i64(0, 2) != 0, true, r.i64(0, 3)};
+}
+
+std::vector<UserRow> PgStore::list_users() {
+  std::lock_guard lock(mu_);
+  Result r = run("SELECT id, name, is_admin, (key_hash IS NOT NULL)::int, created_at FROM users ORDER BY id");
+  std::vector<UserRow> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back({r.i64(i, 0), r.text(i, 1), r.i64(i, 2) != 0, r.i64(i, 3) != 0, r.i64(i, 4)});
+  return out;
+}
+
+bool PgStore::delete_user(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return run("DELETE FROM users WHERE name = $1", {name}).affected() > 0;
+}
+
+int64_t PgStore::count_key_users() {
+  std::lock_guard lock(mu_);
+  return run("SELECT COUNT(*) FROM users WHERE key_hash IS NOT NULL").i64(0, 0);
+}
+
+UserRow PgStore::open_mode_user() {
+  std::lock_guard lock(mu_);
+  Result r = run("SELECT id, created_at FROM users WHERE name = $1", {kOpenUserName});
+  if (r.rows() > 0) return UserRow{r.i64(0, 0), kOpenUserName, true, false, r.i64(0, 1)};
+  const int64_t t = now_ms() / 1000;
+  Result ins = run(
+      "INSERT INTO users (name, key_hash, is_admin, created_at) VALUES ($1, $2, 1, $3)"
+      " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, created_at",
+      {kOpenUserName, kNull, std::to_string(t)});
+  return UserRow{ins.i64(0, 0), kOpenUserName, true, false, ins.i64(0, 1)};
+}
+
+ConversationRow PgStore::create_conversation(int64_t user_id, const std::string& id, const std::string& title) {
+  std::lock_guard lock(mu_);
+  ConversationRow c{id, user_id, title, now_ms(), 0, 0};
+  c.updated_at = c.created_at;
+  run("INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+      {id, std::to_string(user_id), title, std::to_string(c.created_at), std::to_string(c.updated_at)});
+  return c;
+}
+
+#define MOSS_PG_CONV_COLUMNS \
+  "c.id, c.user_id, c.title, c.created_at, c.updated_at, (SELECT COUNT(*) FROM records r WHERE r.conversation_id = c.id)"
+
+std::optional<ConversationRow> PgStore::conversation_locked(int64_t user_id, const std::string& id) {
+  Result r = run("SELECT " MOSS_PG_CONV_COLUMNS " FROM conversations c WHERE c.id = $1 AND c.user_id = $2",
+                 {id, std::to_string(user_id)});
+  if (r.rows() == 0) return std::nullopt;
+  return ConversationRow{r.text(0, 0), r.i64(0, 1), r.text(0, 2), r.i64(0, 3), r.i64(0, 4), r.i64(0, 5)};
+}
+
+std::optional<ConversationRow> PgStore::conversation(int64_t user_id, const std::string& id) {
+  std::lock_guard lock(mu_);
+  return conversation_locked(user_id, id);
+}
+
+std::vector<ConversationRow> PgStore::list_conversations(int64_t user_id, int limit) {
+  std::lock_guard lock(mu_);
+  Result r = run("SELECT " MOSS_PG_CONV_COLUMNS
+                 " FROM conversations c WHERE c.user_id = $1 ORDER BY c.updated_at DESC, c.id LIMIT $2",
+                 {std::to_string(user_id), std::to_string(limit)});
+  std::vector<ConversationRow> out;
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({r.text(i, 0), r.i64(i, 1), r.text(i, 2), r.i64(i, 3), r.i64(i, 4), r.i64(i, 5)});
+  return out;
+}
+
+bool PgStore::delete_conversation(int64_t user_id, const std::string& id) {
+  std::lock_guard lock(mu_);
+  return run("DELETE FROM conversations WHERE id = $1 AND user_id = $2", {id, std::to_string(user_id)}).affected() > 0;
+}
+
+bool PgStore::rename_conversation(int64_t user_id, const std::string& id, const std::string& title) {
+  std::lock_guard lock(mu_);
+  return run("UPDATE conversations SET title = $1 WHERE id = $2 AND user_id = $3", {title, id, std::to_string(user_id)})
+             .affected() > 0;
+}
+
+std::vector<RecordRow> PgStore::records(int64_t user_id, const std::string& conversation_id) {
+  std::lock_guard lock(mu_);
+  Result q = run(
+      "SELECT r.id, r.conversation_id, r.seq, r.human, r.inner_thoughts, r.commands, r.results, r.answer,"
+      " r.finish_reason, r.prompt_tokens, r.completion_tokens, r.created_at, r.rating, r.feedback"
+      " FROM records r JOIN conversations c ON c.id = r.conversation_id"
+      " WHERE r.conversation_id = $1 AND c.user_id = $2 ORDER BY r.seq",
+      {conversation_id, std::to_string(user_id)});
+  std::vector<RecordRow> out;
+  for (int i = 0; i < q.rows(); ++i) {
+    RecordRow r;
+    r.id = q.i64(i, 0);
+    r.conversation_id = q.text(i, 1);
+    r.seq = q.i64(i, 2);
+    r.turn = {q.text(i, 3), q.text(i, 4), q.text(i, 5), q.text(i, 6), q.text(i, 7)};
+    r.finish_reason = q.text(i, 8);
+    r.usage = {static_cast<int>(q.i64(i, 9)), static_cast<int>(q.i64(i, 10))};
+    r.created_at = q.i64(i, 11);
+    r.rating = static_cast<int>(q.i64(i, 12));
+    r.feedback = q.text(i, 13);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+RecordRow PgStore::append_record(int64_t user_id, const std::string& conversation_id, const TurnRecord& turn,
+                                 const std::string& finish_reason, const TurnUsage& usage, bool replace_last) {
+  std::lock_guard lock(mu_);
+  MOSS_PG_TX;
+  // Row lock on the conversation: appends to one conversation are serialised across servers.
+  if (run("SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2 FOR UPDATE", {conversation_id, std::to_string(user_id)})
+          .rows() == 0)
+    fail("conversation ", conversation_id, " not found");
+  if (replace_last)
+    run("DELETE FROM records WHERE conversation_id = $1 AND seq = (SELECT MAX(seq) FROM records WHERE conversation_id = $1)",
+        {conversation_id});
+  RecordRow r;
+  r.conversation_id = conversation_id;
+  r.turn = turn;
+  r.finish_reason = finish_reason;
+  r.usage = usage;
+  r.created_at = now_ms();
+  r.seq = run("SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE conversation_id = $1", {conversation_id}).i64(0, 0);
+  Result ins = run(
+      "INSERT INTO records (conversation_id, seq, human, inner_thoughts, commands, results, answer, finish_reason,"
+      " prompt_tokens, completion_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+      {conversation_id, std::to_string(r.seq), turn.human, turn.inner_thoughts, turn.commands, turn.results, turn.answer,
+       finish_reason, std::to_string(usage.prompt_tokens), std::to_string(usage.completion_tokens),
+       std::to_string(r.created_at)});
+  r.id = ins.i64(0, 0);
+  run("UPDATE conversations SET updated_at = $1 WHERE id = $2", {std::to_string(r.created_at), conversation_id});
+  tx.commit();
+  return r;
+}
+
+bool PgStore::set_feedback(int64_t user_id, const std::string& conversation_id, int64_t record_id,
+                           std::optional<int> rating, std::optional<std::string> feedback) {
+  std::lock_guard lock(mu_);
+  if (!conversation_locked(user_id, conversation_id)) return false;
+  const std::string rid = std::to_string(record_id);
+  MOSS_PG_TX;
+  bool changed = false;
+  if (rating)
+    changed = run("UPDATE records SET rating = $1 WHERE id = $2 AND conversation_id = $3",
+                  {std::to_string(*rating), rid, conversation_id})
+                  .affected() > 0;
+  if (feedback)
+    changed = run("UPDATE records SET feedback = $1 WHERE id = $2 AND conversation_id = $3", {*feedback, rid, conversation_id})
+                  .affected() > 0;
+  if (!rating && !feedback)
+    changed = run("SELECT 1 FROM records WHERE id = $1 AND conversation_id = $2", {rid, conversation_id}).rows() > 0;
+  tx.commit();
+  return changed;
+}
+
+}  // namespace moss::server
+#endif  // MOSS_HAVE_POSTGRES
