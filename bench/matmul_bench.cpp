@@ -41,8 +41,9 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
   }
   st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(w.size()));
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * m);
-  st.counters["GFLOPs"] = benchmark::Counter(2.0 * static_cast<double>(N * K * m) * static_cast<double>(st.iterations()),
-                                             benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  st.counters["GFLOPs"] =
+      benchmark::Counter(2.0 * static_cast<double>(N * K * m) * static_cast<double>(st.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
 int register_all() {

@@ -58,9 +58,9 @@ struct Shape {
   int64_t n_embd, n_layer, n_head, rotary, vocab, n_inner, n_ctx;
 };
 constexpr Shape kShapes[] = {
-    {"small", 2048, 16, 16, 64, 107008, 8192, 2048},    // MOSS scaled down: 1.24B parameters
+    {"small", 2048, 16, 16, 64, 107008, 8192, 2048},     // MOSS scaled down: 1.24B parameters
     {"moss16b", 6144, 34, 24, 64, 107008, 24576, 2048},  // moss-moon-003: 16.7B parameters
-    {"tiny", 256, 2, 4, 16, 512, 1024, 128},              // for tests of the command itself
+    {"tiny", 256, 2, 4, 16, 512, 1024, 128},             // for tests of the command itself
 };
 const Shape& shape_by_name(const std::string& s) {
   for (const auto& sh : kShapes)
@@ -125,7 +125,9 @@ struct GgufOut {
     if (n && std::fwrite(p, 1, n, f) != n) fail("cannot write ", path, ": disk full or I/O error");
   }
   template <typename T>
-  void put(T v) { raw(&v, sizeof v); }
+  void put(T v) {
+    raw(&v, sizeof v);
+  }
   void str(const std::string& s) {
     put<uint64_t>(s.size());
     raw(s.data(), s.size());
@@ -187,8 +189,12 @@ void make_model(const std::string& path, const Shape& s, DType wt) {
   o.kv_str(keys::kName, std::string("moss-bench-random-") + s.name);
   o.kv_u32(keys::kAlignment, 32);
   // LLAMA_FTYPE: 0 all f32, 1 f16, 2 q4_0, 7 q8_0, 15 q4_k_m (closest), 32 bf16
-  o.kv_u32(keys::kFileType, wt == DType::F32 ? 0 : wt == DType::F16 ? 1 : wt == DType::Q4_0 ? 2 : wt == DType::Q8_0 ? 7
-                                                                           : wt == DType::Q4_K ? 15 : 32);
+  o.kv_u32(keys::kFileType, wt == DType::F32    ? 0
+                            : wt == DType::F16  ? 1
+                            : wt == DType::Q4_0 ? 2
+                            : wt == DType::Q8_0 ? 7
+                            : wt == DType::Q4_K ? 15
+                                                : 32);
   if (q) o.kv_u32(keys::kQuantVersion, 2);
   o.kv_u32(keys::kContextLength, static_cast<uint32_t>(s.n_ctx));
   o.kv_u32(keys::kEmbeddingLength, static_cast<uint32_t>(E));
@@ -264,7 +270,8 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool) {
   // the MOSS-16B shape then runs in ~1 GB (two q4_0 layers, 510 MB, still far beyond the caches).
   const int64_t distinct = o.layers > 0 ? std::min<int64_t>(o.layers, s.n_layer) : s.n_layer;
   for (int64_t l = 0; l < distinct; ++l) add(3 * E, E), add(E, E), add(F, E), add(E, F);
-  const uint64_t layer_bytes = bytes / static_cast<uint64_t>(distinct), layer_params = params / static_cast<uint64_t>(distinct);
+  const uint64_t layer_bytes = bytes / static_cast<uint64_t>(distinct),
+                 layer_params = params / static_cast<uint64_t>(distinct);
   add(s.vocab, E);
   bytes += layer_bytes * static_cast<uint64_t>(s.n_layer - distinct);
   params += layer_params * static_cast<uint64_t>(s.n_layer - distinct);
@@ -309,8 +316,10 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model) {
   if (o.prompt + o.gen + 1 > c.n_ctx) fail("-p + -n must fit the context length ", c.n_ctx);
   uint64_t bytes = 0;
   for (const auto& t : model.file().tensors.all()) {
-    if (t.name == "token_embd.weight") bytes += t.nbytes / static_cast<uint64_t>(c.n_vocab);  // one row per token
-    else bytes += t.nbytes;
+    if (t.name == "token_embd.weight")
+      bytes += t.nbytes / static_cast<uint64_t>(c.n_vocab);  // one row per token
+    else
+      bytes += t.nbytes;
   }
   std::mt19937 rng(5);
   std::vector<int32_t> prompt(static_cast<size_t>(o.prompt));
@@ -386,9 +395,10 @@ int run_bench(const BenchOptions& o) {
   std::printf("  decode   %8.2f tok/s  (%d tokens)\n", j["decode_tok_s"].get<double>(), o.gen);
   std::printf("  per CPU-second: prefill %.1f tok, decode %.2f tok  (1-min load average before the run: %.1f)\n",
               j["prefill_tok_per_cpu_s"].get<double>(), j["decode_tok_per_cpu_s"].get<double>(), load_before);
-  std::printf("  weights read per token %.1f MB, effective %.2f GB/s, measured read bandwidth %.2f GB/s, "
-              "decode efficiency %.0f%%\n",
-              j["bytes_per_token"].get<double>() / 1e6, eff, bw, 100.0 * eff / bw);
+  std::printf(
+      "  weights read per token %.1f MB, effective %.2f GB/s, measured read bandwidth %.2f GB/s, "
+      "decode efficiency %.0f%%\n",
+      j["bytes_per_token"].get<double>() / 1e6, eff, bw, 100.0 * eff / bw);
   if (o.json) std::printf("%s\n", j.dump().c_str());
   return 0;
 }
@@ -405,7 +415,8 @@ const CommandRegistration kRegister{
       sub.add_flag("--kernels", o->kernels, "benchmark the matmuls of the --shape alone (no model file)");
       sub.add_option("--make-model", o->make_model, "write a random-weight benchmark model to this GGUF file");
       sub.add_option("--shape", o->shape, "small (1.24B), moss16b (16.7B) or tiny, for --kernels / --make-model");
-      sub.add_option("--layers", o->layers, "--kernels: allocate only this many distinct layers and cycle through them");
+      sub.add_option("--layers", o->layers,
+                     "--kernels: allocate only this many distinct layers and cycle through them");
       sub.add_option("--bandwidth-mib", o->bandwidth_mib, "buffer read to measure the bandwidth (default 1024 MiB)");
       sub.add_option("--type", o->type, "weight type for --kernels / --make-model (q4_0, q8_0, q4_k, f16, ...)");
       sub.add_option("--isa", o->isa, "force kernels: scalar, avx2 or avx512 (default: best for this CPU)");

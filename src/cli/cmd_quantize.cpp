@@ -22,7 +22,8 @@ struct QuantizeOptions {
 int run_quantize(const QuantizeOptions& o) {
   const DType type = dtype_from_name(o.type);
   if (!dtype_traits(type).quantized || !can_quantize(type))
-    fail("--type ", o.type, " is not a quantized type this program can write (use q8_0, q4_0 or q4_k; `moss convert` "
+    fail("--type ", o.type,
+         " is not a quantized type this program can write (use q8_0, q4_0 or q4_k; `moss convert` "
          "writes f16/f32)");
   if (o.input == o.output) fail("input and output are the same file: ", o.input);
   ModelFile model = open_model(o.input);
@@ -42,7 +43,8 @@ int run_quantize(const QuantizeOptions& o) {
   };
   write_gguf(o.output, model, type, progress);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!o.quiet) std::fprintf(stderr, "%smoss quantize: wrote %s (%s) in %.1f s\n", "\n", o.output.c_str(), o.type.c_str(), s);
+  if (!o.quiet)
+    std::fprintf(stderr, "%smoss quantize: wrote %s (%s) in %.1f s\n", "\n", o.output.c_str(), o.type.c_str(), s);
   return 0;
 }
 

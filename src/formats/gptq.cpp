@@ -37,8 +37,7 @@ void expect(const TensorView* t, const std::string& what, const std::string& nam
 
 }  // namespace
 
-const TensorView& import_gptq_linear(const GptqLinear& in, TensorSet& dst, const std::string& name,
-                                     GptqTarget target) {
+const TensorView& import_gptq_linear(const GptqLinear& in, TensorSet& dst, const std::string& name, GptqTarget target) {
   if (in.bits != 4 && in.bits != 8) fail(name, ": GPTQ bits must be 4 or 8, not ", in.bits);
   if (!in.qweight || !in.g_idx || !in.scales) fail(name, ": GPTQ tensors missing");
   if (in.qweight->shape.size() != 2 || in.g_idx->shape.size() != 1 || in.scales->shape.size() != 2)

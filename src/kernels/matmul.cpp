@@ -62,15 +62,16 @@ bool is_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DTy
 const MatmulKernels& matmul_kernels(Isa isa) {
   if (!isa_supported(isa)) fail("this CPU does not support the ", isa_name(isa), " kernels");
   switch (isa) {
-    case Isa::Avx512: return matmul_kernels_avx512();
-    case Isa::Avx2: return matmul_kernels_avx2();
-    default: return matmul_kernels_scalar();
+    case Isa::Avx512:
+      return matmul_kernels_avx512();
+    case Isa::Avx2:
+      return matmul_kernels_avx2();
+    default:
+      return matmul_kernels_scalar();
   }
 }
 
-bool matmul_supports(DType t) {
-  return is_quant(t) || t == DType::F32 || t == DType::F16 || t == DType::BF16;
-}
+bool matmul_supports(DType t) { return is_quant(t) || t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
 void matmul_reference(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y) {
   check(w, m);
@@ -107,12 +108,24 @@ void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias,
   QuantGemm qg = nullptr;
   FloatGemm fg = nullptr;
   switch (w.dtype) {
-    case DType::Q8_0: qg = kt.q8_0; break;
-    case DType::Q4_0: qg = kt.q4_0; break;
-    case DType::Q4_K: qg = kt.q4_k; break;
-    case DType::F32: fg = kt.f32; break;
-    case DType::F16: fg = kt.f16; break;
-    default: fg = kt.bf16; break;
+    case DType::Q8_0:
+      qg = kt.q8_0;
+      break;
+    case DType::Q4_0:
+      qg = kt.q4_0;
+      break;
+    case DType::Q4_K:
+      qg = kt.q4_k;
+      break;
+    case DType::F32:
+      fg = kt.f32;
+      break;
+    case DType::F16:
+      fg = kt.f16;
+      break;
+    default:
+      fg = kt.bf16;
+      break;
   }
 
   // Output rows are handed out in chunks from a shared counter, so a thread slowed by another process

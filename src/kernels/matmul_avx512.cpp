@@ -64,10 +64,12 @@ void quantize_act512(const float* x, uint8_t* row, int64_t K) {
 }
 
 inline __m512i neg_bias_correction(__m512i w) {  // -128 * (sum of each lane's 4 weight bytes)
-  return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(-128), w));
+  return _mm512_sub_epi32(_mm512_setzero_si512(),
+                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(-128), w));
 }
 inline __m256i neg_bias_correction(__m256i w) {
-  return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(-128), w));
+  return _mm256_sub_epi32(_mm256_setzero_si256(),
+                          _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(-128), w));
 }
 inline __m512 pair_scale(float a, float b) {
   return _mm512_insertf32x8(_mm512_zextps256_ps512(_mm256_set1_ps(a)), _mm256_set1_ps(b), 1);
@@ -196,19 +198,22 @@ void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const u
 
 template <int MX, int NW>
 struct TQ8_0 {
-  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y, int64_t ldy) {
+  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
+                  int64_t ldy) {
     tile512<PairQ8_0, BlockQ8_0, MX, NW>(a, s, L, w, wrow, y, ldy);
   }
 };
 template <int MX, int NW>
 struct TQ4_0 {
-  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y, int64_t ldy) {
+  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
+                  int64_t ldy) {
     tile512<PairQ4_0, BlockQ4_0, MX, NW>(a, s, L, w, wrow, y, ldy);
   }
 };
 template <int MX, int NW>
 struct TQ4_K {
-  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y, int64_t ldy) {
+  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
+                  int64_t ldy) {
     // NW = 2 in one tile would need 32 accumulators at MX = 8 (acc + mins) and spill: one row at a time.
     for (int j = 0; j < NW; ++j) tile512_q4_k<MX, 1>(a, s, L, w + j * wrow, wrow, y + j, ldy);
   }
@@ -233,10 +238,17 @@ void gemm512(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int
   for (; i + 8 <= m; i += 8) rows(std::integral_constant<int, 8>{}, i);
   if (i + 4 <= m) rows(std::integral_constant<int, 4>{}, i), i += 4;
   switch (m - i) {
-    case 3: rows(std::integral_constant<int, 3>{}, i); break;
-    case 2: rows(std::integral_constant<int, 2>{}, i); break;
-    case 1: rows(std::integral_constant<int, 1>{}, i); break;
-    default: break;
+    case 3:
+      rows(std::integral_constant<int, 3>{}, i);
+      break;
+    case 2:
+      rows(std::integral_constant<int, 2>{}, i);
+      break;
+    case 1:
+      rows(std::integral_constant<int, 1>{}, i);
+      break;
+    default:
+      break;
   }
 }
 
@@ -296,10 +308,17 @@ void gemm512_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64
   int64_t i = 0;
   for (; i + 4 <= m; i += 4) rows(std::integral_constant<int, 4>{}, i);
   switch (m - i) {
-    case 3: rows(std::integral_constant<int, 3>{}, i); break;
-    case 2: rows(std::integral_constant<int, 2>{}, i); break;
-    case 1: rows(std::integral_constant<int, 1>{}, i); break;
-    default: break;
+    case 3:
+      rows(std::integral_constant<int, 3>{}, i);
+      break;
+    case 2:
+      rows(std::integral_constant<int, 2>{}, i);
+      break;
+    case 1:
+      rows(std::integral_constant<int, 1>{}, i);
+      break;
+    default:
+      break;
   }
 }
 

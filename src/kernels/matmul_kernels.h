@@ -3,9 +3,8 @@
 // f32 scale, like ggml's q8_0 activations but with an f32 scale), so the inner loops are int8 dot
 // products; the plain types (f32 / f16 / bf16) multiply f32 activations directly.
 #pragma once
-#include <cstdint>
-
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/cpu_features.h"
 #include "tensor/dtype.h"

@@ -38,22 +38,23 @@ int dot32(const int8_t* a, const int8_t* b) {
   return s;
 }
 
-void gemm_q8_0(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
-               int64_t ldy) {
+void gemm_q8_0(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1,
+               float* y, int64_t ldy) {
   const int64_t nb = K / 32;
   for (int64_t n = n0; n < n1; ++n) {
     const auto* wr = reinterpret_cast<const BlockQ8_0*>(w + n * nb * sizeof(BlockQ8_0));
     for (int64_t i = 0; i < m; ++i) {
       const auto* xr = reinterpret_cast<const BlockQ8A*>(act + i * stride);
       float acc = 0;
-      for (int64_t b = 0; b < nb; ++b) acc += static_cast<float>(dot32(wr[b].qs, xr[b].qs)) * (fp16_to_f32(wr[b].d) * xr[b].d);
+      for (int64_t b = 0; b < nb; ++b)
+        acc += static_cast<float>(dot32(wr[b].qs, xr[b].qs)) * (fp16_to_f32(wr[b].d) * xr[b].d);
       y[i * ldy + n] = acc;
     }
   }
 }
 
-void gemm_q4_0(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
-               int64_t ldy) {
+void gemm_q4_0(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1,
+               float* y, int64_t ldy) {
   const int64_t nb = K / 32;
   for (int64_t n = n0; n < n1; ++n) {
     const auto* wr = reinterpret_cast<const BlockQ4_0*>(w + n * nb * sizeof(BlockQ4_0));
@@ -72,8 +73,8 @@ void gemm_q4_0(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, i
   }
 }
 
-void gemm_q4_k(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
-               int64_t ldy) {
+void gemm_q4_k(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1,
+               float* y, int64_t ldy) {
   const int64_t nsb = K / 256;
   for (int64_t n = n0; n < n1; ++n) {
     const auto* wr = reinterpret_cast<const BlockQ4_K*>(w + n * nsb * sizeof(BlockQ4_K));
@@ -99,8 +100,8 @@ void gemm_q4_k(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, i
 }
 
 template <typename Load>
-void gemm_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
-                int64_t ldy, size_t elem, Load load) {
+void gemm_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y, int64_t ldy,
+                size_t elem, Load load) {
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* wr = w + n * K * static_cast<int64_t>(elem);
     for (int64_t i = 0; i < m; ++i) {

@@ -116,7 +116,8 @@ void tile_q4_k(const BlockQ8A* x, int64_t nb, const BlockQ4_K* w, float* y, int6
       for (int r = 0; r < MX; ++r) {
         const BlockQ8A& x0 = x[r * nb + 8 * b + 2 * c];
         const BlockQ8A& x1 = x[r * nb + 8 * b + 2 * c + 1];
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8_i8(lo, loadx(x0))), _mm256_set1_ps(dsc[2 * c] * x0.d), acc[r]);
+        acc[r] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8_i8(lo, loadx(x0))), _mm256_set1_ps(dsc[2 * c] * x0.d), acc[r]);
         acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8_i8(hi, loadx(x1))), _mm256_set1_ps(dsc[2 * c + 1] * x1.d),
                                  acc[r]);
         corr[r] += dm[2 * c] * x0.ds + dm[2 * c + 1] * x1.ds;
@@ -127,23 +128,30 @@ void tile_q4_k(const BlockQ8A* x, int64_t nb, const BlockQ4_K* w, float* y, int6
 }
 
 // Runs tile<MX> over all m activation rows for each weight row in [n0, n1).
-#define MOSS_QUANT_GEMM(NAME, BLOCK, PER_ROW_BLOCKS, TILE)                                                       \
+#define MOSS_QUANT_GEMM(NAME, BLOCK, PER_ROW_BLOCKS, TILE)                                                     \
   void NAME(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, \
             float* y, int64_t ldy) {                                                                           \
-    (void)stride; /* rows are contiguous: stride == act_bytes(K), a whole number of BlockQ8A */              \
-    const auto* xa = reinterpret_cast<const BlockQ8A*>(act);                                                  \
-    const int64_t nb = static_cast<int64_t>(stride / sizeof(BlockQ8A)), wb = PER_ROW_BLOCKS;                  \
-    int64_t i = 0; /* activation tiles outside (they stay in L1), weight rows inside */                       \
+    (void)stride; /* rows are contiguous: stride == act_bytes(K), a whole number of BlockQ8A */                \
+    const auto* xa = reinterpret_cast<const BlockQ8A*>(act);                                                   \
+    const int64_t nb = static_cast<int64_t>(stride / sizeof(BlockQ8A)), wb = PER_ROW_BLOCKS;                   \
+    int64_t i = 0; /* activation tiles outside (they stay in L1), weight rows inside */                        \
     for (; i + 4 <= m; i += 4)                                                                                 \
       for (int64_t n = n0; n < n1; ++n)                                                                        \
-        TILE<4>(xa + i * nb, nb, reinterpret_cast<const BLOCK*>(w) + n * wb, y + i * ldy + n, ldy);           \
+        TILE<4>(xa + i * nb, nb, reinterpret_cast<const BLOCK*>(w) + n * wb, y + i * ldy + n, ldy);            \
     for (int64_t n = n0; n < n1; ++n) {                                                                        \
       const auto* wr = reinterpret_cast<const BLOCK*>(w) + n * wb;                                             \
       switch (m - i) {                                                                                         \
-        case 3: TILE<3>(xa + i * nb, nb, wr, y + i * ldy + n, ldy); break;                                    \
-        case 2: TILE<2>(xa + i * nb, nb, wr, y + i * ldy + n, ldy); break;                                    \
-        case 1: TILE<1>(xa + i * nb, nb, wr, y + i * ldy + n, ldy); break;                                    \
-        default: break;                                                                                        \
+        case 3:                                                                                                \
+          TILE<3>(xa + i * nb, nb, wr, y + i * ldy + n, ldy);                                                  \
+          break;                                                                                               \
+        case 2:                                                                                                \
+          TILE<2>(xa + i * nb, nb, wr, y + i * ldy + n, ldy);                                                  \
+          break;                                                                                               \
+        case 1:                                                                                                \
+          TILE<1>(xa + i * nb, nb, wr, y + i * ldy + n, ldy);                                                  \
+          break;                                                                                               \
+        default:                                                                                               \
+          break;                                                                                               \
       }                                                                                                        \
     }                                                                                                          \
   }
@@ -164,7 +172,9 @@ struct LoadF32 {
   static constexpr int kBytes = 4;
 };
 struct LoadF16 {
-  static __m256 load8(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static __m256 load8(const uint8_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   static float load1(const uint8_t* p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
@@ -205,20 +215,26 @@ void tile_float(const float* x, int64_t K, const uint8_t* w, float* y, int64_t l
 }
 
 template <class L>
-void gemm_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
-                int64_t ldy) {
+void gemm_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y, int64_t ldy) {
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* wr = w + n * K * L::kBytes;
     int64_t i = 0;
     for (; i + 4 <= m; i += 4) tile_float<L, 4>(x + i * K, K, wr, y + i * ldy + n, ldy);
     switch (m - i) {
-      case 3: tile_float<L, 3>(x + i * K, K, wr, y + i * ldy + n, ldy); break;
-      case 2: tile_float<L, 2>(x + i * K, K, wr, y + i * ldy + n, ldy); break;
-      case 1: tile_float<L, 1>(x + i * K, K, wr, y + i * ldy + n, ldy); break;
-      default: break;
+      case 3:
+        tile_float<L, 3>(x + i * K, K, wr, y + i * ldy + n, ldy);
+        break;
+      case 2:
+        tile_float<L, 2>(x + i * K, K, wr, y + i * ldy + n, ldy);
+        break;
+      case 1:
+        tile_float<L, 1>(x + i * K, K, wr, y + i * ldy + n, ldy);
+        break;
+      default:
+        break;
     }
   }
 }
 
-const MatmulKernels kTable{act_bytes, quantize_act,         gemm_q8_0,           gemm_q4_0,           gemm_q4_k,
-                           gemm_float<LoadF32>, gemm_float<LoadF16>, gemm_float<LoadBF16>};
+const MatmulKernels kTable{act_bytes, quantize_act,        gemm_q8_0,           gemm_q4_0,
+                           gemm_q4_k, gemm_float<LoadF32>, gemm_float<LoadF16>, gemm_float<LoadBF16>};

@@ -10,10 +10,14 @@ const QuantOps* quant_ops(DType type) {
   static constexpr QuantOps kQ4_0{quantize_q4_0_ref, dequantize_q4_0};
   static constexpr QuantOps kQ4_K{quantize_q4_k_ref, dequantize_q4_k};
   switch (type) {
-    case DType::Q8_0: return &kQ8_0;
-    case DType::Q4_0: return &kQ4_0;
-    case DType::Q4_K: return &kQ4_K;
-    default: return nullptr;
+    case DType::Q8_0:
+      return &kQ8_0;
+    case DType::Q4_0:
+      return &kQ4_0;
+    case DType::Q4_K:
+      return &kQ4_K;
+    default:
+      return nullptr;
   }
 }
 

@@ -1,6 +1,8 @@
 // GPTQ import against tiny layers packed in Python from the spec's packing
 // (tools/make_quant_fixtures.py): the expected weights are the fp16 values the Triton kernel
 // computes, fp16(scale * (q - z)).
+#include "formats/gptq.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "formats/gptq.h"
 #include "tensor/convert.h"
 #include "util/error.h"
 #include "util/half.h"

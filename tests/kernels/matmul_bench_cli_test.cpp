@@ -50,14 +50,14 @@ TEST_F(BenchCli, JsonIsTheLastLineWithTheRequiredKeys) {
   std::string last = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
   last = last.substr(last.find_last_of('\n') + 1);
   const auto j = nlohmann::json::parse(last);
-  for (const char* k : {"prefill_tok_s", "decode_tok_s", "bytes_per_token", "effective_gbs", "bandwidth_gbs",
-                        "decode_efficiency"}) {
+  for (const char* k :
+       {"prefill_tok_s", "decode_tok_s", "bytes_per_token", "effective_gbs", "bandwidth_gbs", "decode_efficiency"}) {
     ASSERT_TRUE(j.contains(k)) << k;
     EXPECT_GT(j[k].get<double>(), 0.0) << k;
   }
   EXPECT_EQ(j["threads"].get<int>(), 2);
-  EXPECT_NEAR(j["decode_efficiency"].get<double>(),
-              j["effective_gbs"].get<double>() / j["bandwidth_gbs"].get<double>(), 1e-9);
+  EXPECT_NEAR(j["decode_efficiency"].get<double>(), j["effective_gbs"].get<double>() / j["bandwidth_gbs"].get<double>(),
+              1e-9);
 }
 
 TEST_F(BenchCli, QuantizeAcceptsFloatModelsOnly) {

@@ -1,6 +1,8 @@
 // matmul kernels: every SIMD table against the scalar table, the scalar table against
 // matmul_reference (dequantize + f32 dot), and matmul() (threads, chunking, bias) against the table it
 // dispatches to. Tolerances are derived below; unsupported instruction sets are skipped at run time.
+#include "kernels/matmul.h"
+
 #include <gtest/gtest.h>
 
 #include <cfloat>
@@ -8,7 +10,6 @@
 #include <random>
 #include <vector>
 
-#include "kernels/matmul.h"
 #include "kernels/matmul_kernels.h"
 #include "tensor/convert.h"
 #include "tensor/quant_blocks.h"
@@ -94,7 +95,8 @@ std::vector<float> run_table(const MatmulKernels& kt, const Case& c, const Data&
 std::vector<float> quantized_x(const Case& c, const Data& d) {
   std::vector<BlockQ8A> xq(static_cast<size_t>(c.m * c.k / 32));
   for (int64_t i = 0; i < c.m; ++i)
-    matmul_kernels_scalar().quantize_act(d.x.data() + i * c.k, reinterpret_cast<uint8_t*>(xq.data() + i * c.k / 32), c.k);
+    matmul_kernels_scalar().quantize_act(d.x.data() + i * c.k, reinterpret_cast<uint8_t*>(xq.data() + i * c.k / 32),
+                                         c.k);
   std::vector<float> xh(d.x.size());
   for (size_t b = 0; b < xq.size(); ++b)
     for (int j = 0; j < 32; ++j) xh[b * 32 + j] = xq[b].qs[j] * xq[b].d;
@@ -102,13 +104,28 @@ std::vector<float> quantized_x(const Case& c, const Data& d) {
 }
 
 const Case kCases[] = {
-    {DType::Q8_0, 1, 37, 256}, {DType::Q8_0, 5, 16, 512}, {DType::Q8_0, 9, 8, 768}, {DType::Q8_0, 3, 5, 96},
-    {DType::Q4_0, 1, 37, 256}, {DType::Q4_0, 6, 16, 512}, {DType::Q4_0, 3, 8, 768}, {DType::Q4_0, 5, 4, 32},
-    {DType::Q4_K, 1, 37, 256}, {DType::Q4_K, 7, 16, 512}, {DType::Q4_K, 4, 8, 768},
+    {DType::Q8_0, 1, 37, 256},
+    {DType::Q8_0, 5, 16, 512},
+    {DType::Q8_0, 9, 8, 768},
+    {DType::Q8_0, 3, 5, 96},
+    {DType::Q4_0, 1, 37, 256},
+    {DType::Q4_0, 6, 16, 512},
+    {DType::Q4_0, 3, 8, 768},
+    {DType::Q4_0, 5, 4, 32},
+    {DType::Q4_K, 1, 37, 256},
+    {DType::Q4_K, 7, 16, 512},
+    {DType::Q4_K, 4, 8, 768},
     // 8-row x 2-weight-row tiles of the AVX-512 GEMM, with odd weight-row and block counts left over
-    {DType::Q4_0, 8, 5, 512},  {DType::Q8_0, 12, 7, 96},  {DType::Q4_K, 9, 3, 256},  {DType::Q4_0, 17, 3, 32},
-    {DType::F32, 1, 13, 300},  {DType::F32, 5, 16, 64},   {DType::F16, 1, 37, 256},
-    {DType::F16, 6, 9, 261},   {DType::BF16, 1, 37, 256}, {DType::BF16, 4, 5, 128},
+    {DType::Q4_0, 8, 5, 512},
+    {DType::Q8_0, 12, 7, 96},
+    {DType::Q4_K, 9, 3, 256},
+    {DType::Q4_0, 17, 3, 32},
+    {DType::F32, 1, 13, 300},
+    {DType::F32, 5, 16, 64},
+    {DType::F16, 1, 37, 256},
+    {DType::F16, 6, 9, 261},
+    {DType::BF16, 1, 37, 256},
+    {DType::BF16, 4, 5, 128},
 };
 
 // SIMD table vs scalar table. Quantized types: both compute the same exact integer block sums I_b and
@@ -177,9 +194,8 @@ TEST(Matmul, ScalarTableMatchesReference) {
           wx += std::fabs(wr[k] * d.x[i * c.k + k]);
           if (is_quant(c.type)) t += std::fabs(xh[i * c.k + k]) * a[k];
         }
-        const double bound = is_quant(c.type)
-                                 ? xerr + (c.k + 2) * kEps * wx + (c.k / 32 + 8) * kEps * t
-                                 : 2 * (c.k + 8) * kEps * wx;
+        const double bound =
+            is_quant(c.type) ? xerr + (c.k + 2) * kEps * wx + (c.k / 32 + 8) * kEps * t : 2 * (c.k + 8) * kEps * wx;
         ASSERT_LE(std::fabs(got[i * c.n + n] - want[i * c.n + n]), bound + 1e-30)
             << dtype_name(c.type) << " m=" << c.m << " n=" << n << " i=" << i;
       }
@@ -199,7 +215,8 @@ TEST(Matmul, ThreadedDispatchIsExact) {
         for (int64_t n = 0; n < c.n; ++n) want[i * c.n + n] += d.bias[n];
       std::vector<float> got(want.size(), NAN);
       matmul(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool);
-      for (size_t j = 0; j < got.size(); ++j) ASSERT_EQ(got[j], want[j]) << dtype_name(c.type) << " threads=" << threads;
+      for (size_t j = 0; j < got.size(); ++j)
+        ASSERT_EQ(got[j], want[j]) << dtype_name(c.type) << " threads=" << threads;
     }
   }
 }
