@@ -135,9 +135,14 @@ void tile_q4_k(const BlockQ8A* x, int64_t nb, const BlockQ4_K* w, float* y, int6
     const auto* xa = reinterpret_cast<const BlockQ8A*>(act);                                                   \
     const int64_t nb = static_cast<int64_t>(stride / sizeof(BlockQ8A)), wb = PER_ROW_BLOCKS;                   \
     int64_t i = 0; /* activation tiles outside (they stay in L1), weight rows inside */                        \
-    for (; i + 4 <= m; i += 4)                                                                                 \
+    for (; i + 8 <= m; i += 8)                                                                                 \
+      for (int64_t n = n0; n < n1; ++n)                                                                        \
+        TILE<8>(xa + i * nb, nb, reinterpret_cast<const BLOCK*>(w) + n * wb, y + i * ldy + n, ldy);            \
+    if (i + 4 <= m) {                                                                                          \
       for (int64_t n = n0; n < n1; ++n)                                                                        \
         TILE<4>(xa + i * nb, nb, reinterpret_cast<const BLOCK*>(w) + n * wb, y + i * ldy + n, ldy);            \
+      i += 4;                                                                                                  \
+    }                                                                                                          \
     for (int64_t n = n0; n < n1; ++n) {                                                                        \
       const auto* wr = reinterpret_cast<const BLOCK*>(w) + n * wb;                                             \
       switch (m - i) {                                                                                         \
