@@ -146,6 +146,10 @@ struct Value {
   cln::cl_I i;
   double f = 0;
   ex e;
+  // For Expr: an upper bound on the degree of numerator plus denominator, and whether there is a
+  // denominator. They bound the work of expand()/normal() before GiNaC does it.
+  int deg = 0;
+  bool frac = false;
 };
 
 // `^` -> `**`, then the two implicit-multiplication rewrites of the data's solver.
@@ -334,6 +338,7 @@ class Parser {
       Value v;
       v.kind = Value::Expr;
       v.e = it->second;
+      v.deg = 1;
       return v;
     }
     fail_solve();
@@ -363,6 +368,17 @@ class Parser {
     return v;
   }
 
+  // Refuses expressions whose expansion could be large: total degree above 32, or more possible
+  // monomials (binomial(deg + unknowns, unknowns)) than 20000, e.g. (a+b+c+d+e+f+g+h)^16.
+  void check_size(const Value& v) {
+    if (v.deg > 32) fail_solve();
+    int k = 0;
+    for (auto& [name, sym] : syms_) k += v.e.has(sym) ? 1 : 0;
+    double terms = 1;
+    for (int i = 1; i <= k; ++i) terms = terms * (v.deg + i) / i;
+    if (terms > 20000) fail_solve();
+  }
+
   Value arith(char op, const Value& a, const Value& b) {
     Value r;
     if (a.kind == Value::Int && b.kind == Value::Int) {
@@ -387,6 +403,11 @@ class Parser {
     if (op == '/' && y.is_zero()) fail_solve();
     r.kind = Value::Expr;
     r.e = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y;
+    int da = a.kind == Value::Expr ? a.deg : 0, db = b.kind == Value::Expr ? b.deg : 0;
+    bool fa = a.kind == Value::Expr && a.frac, fb = b.kind == Value::Expr && b.frac;
+    r.frac = fa || fb || op == '/';
+    r.deg = (op == '+' || op == '-') && !r.frac ? std::max(da, db) : da + db;
+    check_size(r);
     return r;
   }
   Value power(const Value& a, const Value& b) {
@@ -414,6 +435,9 @@ class Parser {
     if (n < 0 && base.is_zero()) fail_solve();
     r.kind = Value::Expr;
     r.e = GiNaC::pow(base, n);
+    r.deg = a.deg * static_cast<int>(std::labs(n));
+    r.frac = a.frac || n < 0;
+    check_size(r);
     return r;
   }
 };

@@ -115,6 +115,8 @@ TEST(Solver, HostileInputIsRefusedQuickly) {
   EXPECT_EQ(solve("x^1000=2"), kNone);
   EXPECT_EQ(solve("(x+1)^16*(x+2)^16=0"), kNone);  // degree 32 > limit
   EXPECT_EQ(solve("9^9^9^9*x=1"), kNone);
+  EXPECT_EQ(solve("(a+b+c+d+e+f+g+h)^16=1"), kNone);  // expansion size bound
+  EXPECT_EQ(solve("((a+b+c)^16)^16=1"), kNone);       // degree bound
   EXPECT_EQ(solve("a+b+c+d+e1+f+g+h+i+j=1;a=1;b=1;c=1;d=1;e1=1;f=1;g=1;h=1;i=1"), kNone);
 }
 
