@@ -8,6 +8,37 @@
 
 namespace moss {
 
+namespace {
+// The text pieces the program writes around the generated fields (see the layout in the header).
+constexpr const char* kOpenThoughts = "\n<|Inner Thoughts|>:";
+constexpr const char* kOpenCommands = "\n<|Commands|>:";
+constexpr const char* kOpenAnswer = "\n<|MOSS|>:";
+std::string results_text(const ResultsField& r) {
+  return r.inline_form ? "\n<|Results|>: " + r.body : "\n<|Results|>:\n" + r.body + "\n";
+}
+void append(std::vector<int32_t>& v, const std::vector<int32_t>& more) { v.insert(v.end(), more.begin(), more.end()); }
+}  // namespace
+
+std::vector<int32_t> Conversation::turn_tokens(const Turn& t, TurnLayout layout, const ChatCodec& codec) {
+  std::vector<int32_t> v = codec.encode_text(std::string(kHumanTag) + t.human);
+  v.push_back(codec.marker(Marker::Eoh));
+  if (layout == TurnLayout::FiveField) {
+    append(v, codec.encode_text(kOpenThoughts));
+    append(v, codec.encode_text(" " + t.inner_thoughts));
+    v.push_back(codec.marker(Marker::Eot));
+    append(v, codec.encode_text(kOpenCommands));
+    append(v, codec.encode_text(" " + t.commands));
+    v.push_back(codec.marker(Marker::Eoc));
+    append(v, codec.encode_text(results_text(t.results)));
+    v.push_back(codec.marker(Marker::Eor));
+  }
+  append(v, codec.encode_text(kOpenAnswer));
+  append(v, codec.encode_text(" " + t.answer));
+  v.push_back(codec.marker(Marker::Eom));
+  append(v, codec.encode_text("\n"));
+  return v;
+}
+
 const char* chat_stage_name(ChatStage s) {
   switch (s) {
     case ChatStage::InnerThoughts: return "inner_thoughts";
@@ -121,7 +152,7 @@ TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& c
   std::vector<int32_t> chunk = codec_.encode_text(std::string(kHumanTag) + std::string(user_text));
   chunk.push_back(codec_.marker(Marker::Eoh));
   {
-    const std::vector<int32_t> tag = codec_.encode_text(five ? "\n<|Inner Thoughts|>:" : "\n<|MOSS|>:");
+    const std::vector<int32_t> tag = codec_.encode_text(five ? kOpenThoughts : kOpenAnswer);
     chunk.insert(chunk.end(), tag.begin(), tag.end());
   }
   make_room(chunk.size(), false, cb);
@@ -136,7 +167,7 @@ TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& c
       StageResult th = generate_stage(ChatStage::InnerThoughts, Marker::Eot, cb);
       rep.turn.inner_thoughts = th.text;
       rep.thoughts_stop = th.stop;
-      const std::vector<int32_t> ctag = codec_.encode_text("\n<|Commands|>:");
+      const std::vector<int32_t> ctag = codec_.encode_text(kOpenCommands);
       make_room(ctag.size(), true, cb);
       tokens_.insert(tokens_.end(), ctag.begin(), ctag.end());
       StageResult cm = generate_stage(ChatStage::Commands, Marker::Eoc, cb);
@@ -147,10 +178,9 @@ TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& c
       rep.calls = res.calls;
       rep.turn.results = res.field;
       if (cb.on_text) cb.on_text(ChatStage::Results, res.field.body);
-      std::vector<int32_t> rchunk = codec_.encode_text(res.field.inline_form ? "\n<|Results|>: " + res.field.body
-                                                                             : "\n<|Results|>:\n" + res.field.body + "\n");
+      std::vector<int32_t> rchunk = codec_.encode_text(results_text(res.field));
       rchunk.push_back(codec_.marker(Marker::Eor));
-      const std::vector<int32_t> mtag = codec_.encode_text("\n<|MOSS|>:");
+      const std::vector<int32_t> mtag = codec_.encode_text(kOpenAnswer);
       rchunk.insert(rchunk.end(), mtag.begin(), mtag.end());
       make_room(rchunk.size(), true, cb);
       tokens_.insert(tokens_.end(), rchunk.begin(), rchunk.end());

@@ -78,6 +78,10 @@ class Conversation {
   const std::vector<int32_t>& tokens() const { return tokens_; }  // the whole context, pending included
   std::string meta_instruction() const;
 
+  // The tokens a finished turn occupies in the context when the model's generated tokens are the
+  // codec's encoding of " " + field (the space after the role tag's colon) — i.e. the layout above.
+  static std::vector<int32_t> turn_tokens(const Turn& turn, TurnLayout layout, const ChatCodec& codec);
+
  private:
   struct StageResult {
     std::string text;
