@@ -54,10 +54,13 @@ std::vector<float> softmax(std::span<const float> logits) {
   float mx = kNegInf;
   for (float v : logits) mx = std::max(mx, v);
   if (mx == kNegInf) fail("softmax: every logit is -inf");
+  std::vector<double> e(logits.size());
   double sum = 0;
-  for (float v : logits) sum += v == kNegInf ? 0.0 : std::exp(double(v) - mx);
-  for (size_t i = 0; i < logits.size(); ++i)
-    out[i] = logits[i] == kNegInf ? 0.0f : float(std::exp(double(logits[i]) - mx) / sum);
+  for (size_t i = 0; i < logits.size(); ++i) {
+    e[i] = logits[i] == kNegInf ? 0.0 : std::exp(double(logits[i]) - mx);
+    sum += e[i];
+  }
+  for (size_t i = 0; i < logits.size(); ++i) out[i] = float(e[i] / sum);
   return out;
 }
 
@@ -66,29 +69,41 @@ void apply_top_p(std::span<float> logits, float p, TopPVariant variant) {
   if (!(p >= 0.0f)) fail("top-p must be in [0, 1], got ", p);
   const size_t n = logits.size();
   if (n == 0) return;
+  const std::vector<float> probs = softmax(logits);
+  // Both variants keep a prefix of the tokens in descending order (spec 4.2, 4.8):
+  //  * ascending (HF): sort ascending, remove r if cumsum[r] <= 1 - p. cumsum[r] = 1 - (mass above r),
+  //    so r is kept iff the mass strictly above it is < p; the largest is always kept;
+  //  * descending (moss_inference): remove r if cumsum[r-1] > p, i.e. kept iff mass above <= p.
+  // Ties are ordered as a stable sort of the original order would leave them: by index ascending
+  // in the sort direction, so in descending view the ascending variant sees tied indices reversed.
+  // Only the head of the order is sorted (the kept set is usually small), doubling until the cut
+  // is found. Sums are in double; the fixtures keep every cumulative value 1e-4 away from the
+  // threshold, far beyond float32-vs-double summation differences.
+  const bool asc = variant == TopPVariant::Ascending;
+  auto before = [&](int32_t a, int32_t b) {
+    if (logits[a] != logits[b]) return logits[a] > logits[b];
+    return asc ? a > b : a < b;
+  };
   std::vector<int32_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  const std::vector<float> probs = softmax(logits);
-  // Cumulative sums in double: the fixtures keep every cumulative value well away from the
-  // threshold, so float32-vs-double summation order never flips a decision there.
-  if (variant == TopPVariant::Ascending) {
-    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[a] < logits[b]; });
-    double c = 0;
-    for (size_t r = 0; r + 1 < n; ++r) {  // the largest (last) is always kept
-      c += probs[order[r]];
-      if (c <= 1.0 - double(p)) logits[order[r]] = kNegInf;
+  size_t sorted = 0;  // order[0, sorted) is the head in final order
+  double above = 0;   // mass of order[0, r)
+  for (size_t r = 0;; ++r) {
+    if (r == n) return;  // everything kept
+    if (r == sorted) {
+      const size_t k = std::min(n, std::max<size_t>(64, sorted * 4));
+      if (k < n) std::nth_element(order.begin() + sorted, order.begin() + k, order.end(), before);
+      std::sort(order.begin() + sorted, order.begin() + k, before);
+      sorted = k;
     }
-  } else {
-    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
-    double c = 0;
-    for (size_t r = 0; r < n; ++r) {
-      const bool remove = r > 0 && c > double(p);  // c = cumsum up to r-1
-      c += probs[order[r]];
-      if (remove) logits[order[r]] = kNegInf;
+    const bool keep = r == 0 || (asc ? above < double(p) : above <= double(p));
+    if (!keep) {
+      for (size_t q = r; q < n; ++q) logits[order[q]] = kNegInf;
+      return;
     }
+    above += probs[order[r]];
   }
 }
-
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {
   if (!params.greedy) {

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <random>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -51,6 +54,53 @@ TEST(Sampler, MatchesTorchReference) {
     // torch's float32 softmax over <= 64 terms: exp within 1 ulp, the sum within 64 * 2^-24 ~ 4e-6
     // relative; our double softmax is exact to float rounding. So 1e-5 relative bounds the gap.
     for (size_t j = 0; j < kept.size(); ++j) EXPECT_NEAR(q[kept[j]], probs[j], 1e-5 * probs[j]) << "case " << ci;
+  }
+}
+
+// The spec's top-p, literally: stable sort of the whole row, cumulative sums in sort order.
+void top_p_literal(std::vector<float>& l, float p, TopPVariant v) {
+  const size_t n = l.size();
+  const std::vector<float> probs = softmax(l);
+  std::vector<int32_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<bool> remove(n, false);
+  if (v == TopPVariant::Ascending) {
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return l[a] < l[b]; });
+    double c = 0;
+    for (size_t r = 0; r + 1 < n; ++r) {
+      c += probs[order[r]];
+      remove[order[r]] = c <= 1.0 - double(p);
+    }
+  } else {
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return l[a] > l[b]; });
+    double c = 0;
+    for (size_t r = 0; r < n; ++r) {
+      remove[order[r]] = r > 0 && c > double(p);
+      c += probs[order[r]];
+    }
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (remove[i]) l[i] = -INFINITY;
+}
+
+TEST(Sampler, TopPMatchesLiteralDefinitionWithTies) {
+  // Logits drawn from a few values, so most cut points fall inside a run of ties: the kept tokens
+  // of a tie run must be the ones a stable sort puts first. p values are chosen away from the
+  // cumulative sums (multiples of 1/n for equal logits) to stay clear of rounding.
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 300; ++trial) {
+    const size_t n = 1 + rng() % 300;
+    std::vector<float> l(n);
+    for (float& x : l) x = float(rng() % 4) * 0.5f;
+    if (trial % 3 == 0) l[rng() % n] = -INFINITY;
+    if (std::all_of(l.begin(), l.end(), [](float x) { return x == -INFINITY; })) l[0] = 0;
+    const float p = 0.05f + 0.9f * float(rng() % 1000) / 1000.0f + 0.000123f;
+    for (TopPVariant v : {TopPVariant::Ascending, TopPVariant::Descending}) {
+      std::vector<float> a = l, b = l;
+      apply_top_p(a, p, v);
+      top_p_literal(b, p, v);
+      ASSERT_EQ(a, b) << "trial " << trial << " n " << n << " p " << p;
+    }
   }
 }
 
