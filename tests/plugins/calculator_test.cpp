@@ -132,3 +132,26 @@ TEST(Calculator, ReproducesSftResults) {
 
 }  // namespace
 }  // namespace moss
+
+namespace moss {
+namespace {
+
+// Random short strings over the expression alphabet: every call must return (a value or nullopt)
+// without throwing or crashing.
+TEST(Calculator, RandomInputNeverThrows) {
+  const std::string alphabet = "0123456789+-*/%^().,e_ xsqrtpilogmaxE!=<";
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(state >> 33);
+  };
+  for (int i = 0; i < 3000; ++i) {
+    std::string s;
+    int len = 1 + next() % 24;
+    for (int k = 0; k < len; ++k) s += alphabet[next() % alphabet.size()];
+    EXPECT_NO_THROW(calculate(s)) << s;
+  }
+}
+
+}  // namespace
+}  // namespace moss

@@ -187,3 +187,28 @@ TEST(Solver, ReproducesSftBlocks) {
 
 }  // namespace
 }  // namespace moss
+
+namespace moss {
+namespace {
+
+// Random short strings over the equation alphabet: always some lines, never an exception.
+TEST(Solver, RandomInputNeverThrows) {
+  const std::string alphabet = "0123456789+-*/^().=;, xyzabsqrtpi";
+  uint64_t state = 777;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(state >> 33);
+  };
+  for (int i = 0; i < 1500; ++i) {
+    std::string s;
+    int len = 1 + next() % 20;
+    for (int k = 0; k < len; ++k) s += alphabet[next() % alphabet.size()];
+    s.insert(next() % (s.size() + 1), 1, '=');  // mostly equations, so the solver gets past parsing
+    std::vector<std::string> out;
+    EXPECT_NO_THROW(out = solve(s)) << s;
+    EXPECT_FALSE(out.empty()) << s;
+  }
+}
+
+}  // namespace
+}  // namespace moss
