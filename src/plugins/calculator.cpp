@@ -16,6 +16,7 @@
 #include <sstream>
 #include <vector>
 
+#include "plugins/calc_cln_mutex.h"
 #include "plugins/python_float.h"
 
 namespace moss {
@@ -470,12 +471,12 @@ class Evaluator {
   }
 };
 
+}  // namespace
+
 std::mutex& cln_mutex() {
-  static std::mutex m;  // CLN reference counts are not atomic: one evaluation at a time
+  static std::mutex m;
   return m;
 }
-
-}  // namespace
 
 std::optional<std::string> calculate(std::string_view expr, const CalcLimits& limits) {
   if (expr.size() > limits.max_input_bytes) return std::nullopt;

@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 
+#include "plugins/calc_cln_mutex.h"
 #include "plugins/python_float.h"
 
 namespace moss {
@@ -812,16 +813,11 @@ std::vector<std::string> solve_impl(std::string_view text, const SolverLimits& l
   return out;
 }
 
-std::mutex& ginac_mutex() {
-  static std::mutex m;  // GiNaC/CLN share reference-counted globals without atomics
-  return m;
-}
-
 }  // namespace
 
 std::vector<std::string> solve(std::string_view equations, const SolverLimits& limits) {
   if (equations.size() > limits.max_input_bytes) return no_result();
-  std::lock_guard<std::mutex> lock(ginac_mutex());
+  std::lock_guard<std::mutex> lock(cln_mutex());
   try {
     return solve_impl(equations, limits);
   } catch (const SolveFail&) {
