@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "formats/hf_config.h"
+#include "formats/hf_gptq.h"
 #include "formats/hf_tokenizer.h"
 #include "formats/safetensors.h"
 #include "formats/torch_zip.h"
@@ -129,11 +130,11 @@ class Canonicalizer {
       const std::string blk = "blk." + std::to_string(i) + ".";
       take(hf + "ln_1.weight", blk + "attn_norm.weight", {E});
       take(hf + "ln_1.bias", blk + "attn_norm.bias", {E});
-      qkv(hf + "attn.qkv_proj.weight", blk + "attn_qkv.weight");
-      take(hf + "attn.out_proj.weight", blk + "attn_output.weight", {E, E});
-      take(hf + "mlp.fc_in.weight", blk + "ffn_up.weight", {F, E});
+      qkv(hf + "attn.qkv_proj", blk + "attn_qkv.weight");
+      linear(hf + "attn.out_proj", blk + "attn_output.weight", E, E);
+      linear(hf + "mlp.fc_in", blk + "ffn_up.weight", F, E);
       take(hf + "mlp.fc_in.bias", blk + "ffn_up.bias", {F});
-      take(hf + "mlp.fc_out.weight", blk + "ffn_down.weight", {E, F});
+      linear(hf + "mlp.fc_out", blk + "ffn_down.weight", E, F);
       take(hf + "mlp.fc_out.bias", blk + "ffn_down.bias", {E});
       used_.insert(hf + "attn.causal_mask");  // buffers of the reference code, not weights
       used_.insert(hf + "attn.masked_bias");
@@ -145,7 +146,7 @@ class Canonicalizer {
     for (const auto& t : raw_.all()) {
       if (used_.count(t.name)) continue;
       for (const char* g : {".qweight", ".qzeros", ".scales", ".g_idx"})
-        if (ends_with(t.name, g)) fail(source_, ": tensor ", t.name, " belongs to a GPTQ checkpoint, but config.json has no wbits 4/8");
+        if (ends_with(t.name, g) && !c_.wbits) fail(source_, ": tensor ", t.name, " belongs to a GPTQ checkpoint, but config.json has no wbits 4/8");
       fail(source_, ": unexpected tensor ", t.name, " ", t.shape_str(), " (not part of a MOSS model with this config)");
     }
   }
@@ -175,14 +176,29 @@ class Canonicalizer {
     out_.add(std::move(v));
   }
 
+  // A block Linear: an fp16/fp32 `.weight`, or in a GPTQ folder (wbits 4/8) a QuantLinear imported
+  // into the same canonical [N, K] (formats/hf_gptq.h).
+  void linear(const std::string& hf, const std::string& name, int64_t N, int64_t K) {
+    if (!c_.wbits) return take(hf + ".weight", name, {N, K});
+    import_hf_gptq(raw_, hf, N, K, c_, out_, name, source_);
+    for (const auto& n : hf_gptq_tensor_names(hf)) used_.insert(n);
+  }
+
   // Spec 1.4, generalised: rows of the fused matrix form mp_num = 4 chunks of 3*local rows
   // (local = E/4), each chunk holding local rows of q, then v, then k, for heads h = (H/4)*m + j.
-  // Output rows: Q (h*D + d), then K, then V.
+  // Output rows: Q (h*D + d), then K, then V. For GPTQ the permutation applies to the imported
+  // weight's rows (spec 1.4/§3: the output dimension N); a q8_0 row is whole blocks along K, so
+  // moving rows is exact for it too.
   void qkv(const std::string& hf, const std::string& name) {
     const int64_t E = c_.n_embd, H = c_.n_head, D = c_.head_dim();
-    const TensorView& src = get(hf, {3 * E, E});
+    TensorSet scratch;  // the imported GPTQ weight before the permutation, freed on return
+    if (c_.wbits) {
+      import_hf_gptq(raw_, hf, 3 * E, E, c_, scratch, name, source_);
+      for (const auto& n : hf_gptq_tensor_names(hf)) used_.insert(n);
+    }
+    const TensorView& src = c_.wbits ? scratch.get(name) : get(hf + ".weight", {3 * E, E});
     const int64_t local = E / kMossMpNum, heads_per_chunk = H / kMossMpNum;
-    const size_t row = static_cast<size_t>(E) * dtype_traits(src.dtype).block_bytes;
+    const size_t row = row_bytes(src.dtype, E);
     auto* dst = static_cast<uint8_t*>(out_.allocate(src.nbytes));
     const auto* s = static_cast<const uint8_t*>(src.data);
     for (int64_t h = 0; h < H; ++h) {
@@ -216,8 +232,6 @@ ModelFile open_hf_folder(const std::string& dir_str) {
   ModelFile m;
   m.source = dir_str;
   const HfConfig c = parse_hf_config(slurp(dir / "config.json", true), (dir / "config.json").string());
-  if (c.wbits)
-    fail(dir_str, ": GPTQ checkpoints (config.json wbits = ", c.wbits, ") are not supported yet");
   hf_config_to_metadata(c, m.meta);
   std::string name = dir.filename().string();
   if (name.empty()) name = dir.parent_path().filename().string();

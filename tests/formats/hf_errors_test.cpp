@@ -1,5 +1,5 @@
 // Hugging Face folders that must be refused with a message naming the problem: wrong shapes vs
-// config.json, missing tensors, GPTQ configs, shard names escaping the folder, truncated weight
+// config.json, missing tensors, GPTQ configs without QuantLinears, shard names escaping the folder, truncated weight
 // files, inconsistent configs and tokenizer files; plus the merges.txt line rule of spec 2.1.
 #include <cstring>
 #include <filesystem>
@@ -50,10 +50,10 @@ TEST(HfErrors, FfnSizeFromExplicitNInner) {
   EXPECT_MOSS_ERROR(open_model(f.dir), "tensor transformer.h.0.mlp.fc_in.weight has shape [64, 16], expected [32, 16]");
 }
 
-TEST(HfErrors, GptqIsNotSupportedYet) {
+TEST(HfErrors, GptqConfigNeedsQuantLinears) {  // GPTQ folders themselves: gptq_folder_test.cpp
   Folder f("hf_bin_f16");
   f.replace("config.json", "\"n_layer\": 2", "\"n_layer\": 2, \"wbits\": 4, \"groupsize\": 128");
-  EXPECT_MOSS_ERROR(open_model(f.dir), "GPTQ checkpoints (config.json wbits = 4) are not supported yet");
+  EXPECT_MOSS_ERROR(open_model(f.dir), "missing GPTQ tensor transformer.h.0.attn.qkv_proj.qweight");
   HfConfig c = parse_hf_config(test::read_file(f.path("config.json")), "config.json");
   Metadata m;
   hf_config_to_metadata(c, m);
