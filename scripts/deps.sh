@@ -8,9 +8,11 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   # libraries linked by libmoss
   libpcre2-dev nlohmann-json3-dev libcli11-dev libginac-dev libcln-dev
-  libsqlite3-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev
+  libsqlite3-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev libpq-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the PostgreSQL server the store tests also run against (scripts/start_postgres.sh)
+  postgresql
   # fixture generators (reference implementation from the spec) and the JS tokenizer oracle
   python3 python3-torch python3-numpy
 )

@@ -159,7 +159,10 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Store> open_test_store() {
     if (using_postgres()) {
 #ifdef MOSS_HAVE_POSTGRES
-      if (pg_url().empty()) throw std::runtime_error("MOSS_TEST_STORE=postgres needs MOSS_TEST_POSTGRES_URL");
+      if (pg_url().empty())
+        throw std::runtime_error(
+            "MOSS_TEST_STORE=postgres needs MOSS_TEST_POSTGRES_URL; start a local test server with "
+            "`export MOSS_TEST_POSTGRES_URL=$(bash scripts/start_postgres.sh)` (scripts/test.sh does this)");
       return std::make_unique<PgStore>(pg_url(), pg_schema_);
 #else
       throw std::runtime_error("MOSS_TEST_STORE=postgres, but this build has no PostgreSQL support");
