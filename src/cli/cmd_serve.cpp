@@ -65,7 +65,7 @@ const CommandRegistration kRegistration{
       o->model_opts.add_to(sub);  // -m fake: (or fake:NAME) = scripted test engine, no model (demo mode)
       sub.add_option("--host", c.host, "address to listen on (non-loopback needs API keys)")->capture_default_str();
       sub.add_option("--port", c.port, "TCP port (0 = any free port)")->capture_default_str();
-      sub.add_option("--db", o->db, "store: sqlite:PATH (or PATH); postgresql://... not built yet")
+      sub.add_option("--db", o->db, "store: sqlite:PATH (or PATH), or postgresql://... (when built with libpq)")
           ->capture_default_str();
       sub.add_option("--http-threads", c.threads, "HTTP worker threads (connections served at once)")
           ->capture_default_str();

@@ -50,14 +50,14 @@ const CommandRegistration kRegistration{"user", "manage server users and API key
                                           auto* add = sub.add_subcommand("add", "create a user; prints its API key once");
                                           add->add_option("name", o->name, "user name: 1-64 of [A-Za-z0-9_.@-]")->required();
                                           add->add_flag("--admin", o->admin, "may create and revoke keys via the API");
-                                          add->add_option("--db", o->db, "store: sqlite:PATH")->capture_default_str();
+                                          add->add_option("--db", o->db, "store: sqlite:PATH or postgresql://...")->capture_default_str();
                                           add->callback([o] { o->action = "add"; });
                                           auto* list = sub.add_subcommand("list", "list users");
-                                          list->add_option("--db", o->db, "store: sqlite:PATH")->capture_default_str();
+                                          list->add_option("--db", o->db, "store: sqlite:PATH or postgresql://...")->capture_default_str();
                                           list->callback([o] { o->action = "list"; });
                                           auto* rm = sub.add_subcommand("remove", "delete a user and their conversations");
                                           rm->add_option("name", o->name, "user name")->required();
-                                          rm->add_option("--db", o->db, "store: sqlite:PATH")->capture_default_str();
+                                          rm->add_option("--db", o->db, "store: sqlite:PATH or postgresql://...")->capture_default_str();
                                           rm->callback([o] { o->action = "remove"; });
                                           return [o] { return run_user(*o); };
                                         }};

@@ -2,8 +2,7 @@
 // user, and the records (turns) of a conversation. Every read and write of a conversation takes
 // the owner's user id, so a request can never reach another user's data (a foreign id behaves like
 // a missing one). Writes are committed before they return, so anything the server acknowledged
-// survives a kill. SqliteStore implements it; a PostgreSQL store would use the same tables
-// (schema in sqlite_store.cpp, written in the common SQL subset).
+// survives a kill. SqliteStore and PgStore implement it on the same tables.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -77,7 +76,7 @@ class Store {
 };
 
 // Opens the store named by a --db value: "sqlite:PATH", a plain PATH, or "postgresql://..."
-// (not built in yet: fails with a clear message).
+// (fails with a clear message when the build has no libpq).
 std::unique_ptr<Store> open_store(const std::string& url);
 
 }  // namespace moss::server

@@ -66,7 +66,7 @@ TEST_F(Cli, ServeRefusesOpenNonLoopbackAndRealModelsForNow) {
   EXPECT_NE(r.out.find("refusing to listen on 0.0.0.0 without API keys"), std::string::npos) << r.out;
   r = run("serve -m /nonexistent/model.gguf --db sqlite:" + db_path_);
   EXPECT_EQ(r.code, 1);
-  r = run("serve -m fake: --db postgresql://localhost/moss");
+  r = run("serve -m fake: --db postgresql://127.0.0.1:1/nothing_listens_here");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("PostgreSQL"), std::string::npos) << r.out;
 }
