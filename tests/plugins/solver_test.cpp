@@ -65,6 +65,14 @@ TEST(Solver, QuadraticRootsPrintAndSortLikeSympy) {
   EXPECT_EQ(solve("x^2-2.0x+2=0"), (Lines{"x_0 = 1.0 - 1.0*I", "x_1 = 1.0 + 1.0*I"}));
   EXPECT_EQ(solve("x^2=1e20"), kNone);  // "1e20" reads as 1*e20: two unknowns
   EXPECT_EQ(solve("x/10-2.5=0"), (Lines{"x = 25.0000000000000"}));
+  // More SymPy 1.11 outputs: zero is '0.0', the mpmath fixed/exponent switch, complex cube roots.
+  EXPECT_EQ(solve("x+0.5y=1;y=2"), (Lines{"x = 0.0", "y = 2.00000000000000"}));
+  EXPECT_EQ(solve("x^2=2.25x"), (Lines{"x_0 = 0.0", "x_1 = 2.25000000000000"}));
+  EXPECT_EQ(solve("x^3=8.0"), (Lines{"x_0 = 2.00000000000000", "x_1 = -1.0 - 1.73205080756888*I",
+                                     "x_2 = -1.0 + 1.73205080756888*I"}));
+  EXPECT_EQ(solve("x*0.00000000000000000001=1"), (Lines{"x = 1.00000000000000e+20"}));
+  EXPECT_EQ(solve("x=123456789012345.0"), (Lines{"x = 123456789012345."}));
+  EXPECT_EQ(solve("x=12345678901234.5"), (Lines{"x = 12345678901234.5"}));
 }
 
 // Generated equations with SymPy 1.11's answers (tools/solver_survey.py --fixture).
