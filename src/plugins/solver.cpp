@@ -12,6 +12,7 @@
 #include <ginac/ginac.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <complex>
 #include <map>
@@ -365,7 +366,8 @@ class Parser {
       return v;
     }
     v.kind = Value::Float;
-    v.f = std::strtod(text.c_str(), nullptr);  // digits and '.' only: locale-independent enough
+    // from_chars: correctly rounded like Python, and independent of the C locale ("7." works).
+    if (std::from_chars(text.data(), text.data() + text.size(), v.f).ec != std::errc()) fail_solve();
     return v;
   }
 
