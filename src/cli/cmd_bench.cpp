@@ -2,8 +2,9 @@
 //   moss bench -m MODEL [-p 128] [-n 32] [-t T] [--json]   end to end: prefill and decode tok/s
 //   moss bench --kernels [--shape small|moss16b] [--type T] [--layers N] [-p 128] [-n 8] [-t T] [--json]
 //                                                           the matmuls of one token alone
-//   moss bench --make-model FILE [--shape small|moss16b] [--type T]
+//   moss bench --make-model FILE [--shape small|moss16b|tiny|tiny-chat] [--type T] [--vocab-dir DIR|builtin] [--seed S]
 //                                                           writes a random-weight GGUF benchmark model
+//                                                           with a working tokenizer (model/random_model.h)
 // Every mode also measures the machine's read bandwidth in the same run (all threads summing a buffer
 // much larger than the caches) and reports decode efficiency = effective GB/s / measured GB/s, where
 // effective = weight bytes read per decoded token x decode tok/s. With --json the last stdout line is
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -24,6 +26,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
 #include "model/model.h"
+#include "model/random_model.h"
 #include "tensor/convert.h"
 #include "tensor/dtype.h"
 #include "util/error.h"
@@ -53,20 +56,8 @@ double load_average() {
   return l;
 }
 
-struct Shape {
-  const char* name;
-  int64_t n_embd, n_layer, n_head, rotary, vocab, n_inner, n_ctx;
-};
-constexpr Shape kShapes[] = {
-    {"small", 2048, 16, 16, 64, 107008, 8192, 2048},     // MOSS scaled down: 1.24B parameters
-    {"moss16b", 6144, 34, 24, 64, 107008, 24576, 2048},  // moss-moon-003: 16.7B parameters
-    {"tiny", 256, 2, 4, 16, 512, 1024, 128},             // for tests of the command itself
-};
-const Shape& shape_by_name(const std::string& s) {
-  for (const auto& sh : kShapes)
-    if (s == sh.name) return sh;
-  fail("unknown --shape '", s, "' (known: small, moss16b, tiny)");
-}
+using Shape = RandomModelShape;
+const Shape& shape_by_name(const std::string& s) { return random_model_shape(s); }
 
 // ---- read bandwidth: every thread sums its slice of a buffer (1 GiB by default, far larger than the
 // caches); best of 3 passes. ----
@@ -94,8 +85,8 @@ double measure_bandwidth_gbs(ThreadPool& pool, size_t bytes) {
   return best;
 }
 
-// ---- random weights: a few hundred distinct random rows per row length, reused cyclically (the
-// values do not change the speed; quantizing every row of a 16B model would take minutes). ----
+// ---- random rows for --kernels: a few dozen distinct rows per row length, reused cyclically (the
+// values do not change the speed). ----
 struct RowPool {
   DType type;
   int64_t cols;
@@ -117,131 +108,31 @@ struct RowPool {
   }
 };
 
-// ---- GGUF writer for the benchmark model (streams tensors; no Python, no f32 copy in memory) ----
-struct GgufOut {
-  FILE* f;
-  std::string path;
-  void raw(const void* p, size_t n) {
-    if (n && std::fwrite(p, 1, n, f) != n) fail("cannot write ", path, ": disk full or I/O error");
+// --make-model: the model file itself is written by model/random_model. The tokenizer is GPT-2's BPE
+// from --vocab-dir; by default the shared/data/gpt2-bpe folder beside the checkout when it exists
+// and the shape has room for it, else (or with --vocab-dir builtin) the small built-in vocabulary.
+void make_model(const std::string& path, const Shape& s, DType wt, uint32_t seed, std::string vocab_dir) {
+  if (vocab_dir == "builtin") {
+    vocab_dir.clear();
+  } else if (vocab_dir.empty()) {
+    const std::string found = find_beside_checkout("shared/data/gpt2-bpe");
+    if (!found.empty() && s.vocab >= 50257 + 43) vocab_dir = found;
   }
-  template <typename T>
-  void put(T v) {
-    raw(&v, sizeof v);
-  }
-  void str(const std::string& s) {
-    put<uint64_t>(s.size());
-    raw(s.data(), s.size());
-  }
-  void kv_u32(const std::string& k, uint32_t v) { str(k), put<uint32_t>(4), put<uint32_t>(v); }
-  void kv_f32(const std::string& k, float v) { str(k), put<uint32_t>(6), put<float>(v); }
-  void kv_str(const std::string& k, const std::string& v) { str(k), put<uint32_t>(8), str(v); }
-  void pad(uint64_t at) {
-    static const char zeros[32] = {};
-    raw(zeros, (32 - at % 32) % 32);
-  }
-};
-
-struct PlannedTensor {
-  std::string name;
-  std::vector<int64_t> shape;  // PyTorch order
-  DType type;
-  uint64_t nbytes, offset;
-};
-
-void make_model(const std::string& path, const Shape& s, DType wt) {
-  if (!dtype_traits(wt).quantized && wt != DType::F16 && wt != DType::F32 && wt != DType::BF16)
-    fail("--type must be a float or quantized weight type");
-  std::vector<PlannedTensor> ts;
-  uint64_t off = 0;
-  auto add = [&](const std::string& name, std::vector<int64_t> shape, DType t) {
-    const uint64_t nb = row_bytes(t, shape.back()) * static_cast<uint64_t>(shape.size() == 2 ? shape[0] : 1);
-    ts.push_back({name, std::move(shape), t, nb, off});
-    off += (nb + 31) / 32 * 32;
-  };
-  const int64_t E = s.n_embd, F = s.n_inner, V = s.vocab;
-  add("token_embd.weight", {V, E}, wt);
-  for (int64_t l = 0; l < s.n_layer; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    add(p + "attn_norm.weight", {E}, DType::F32);
-    add(p + "attn_norm.bias", {E}, DType::F32);
-    add(p + "attn_qkv.weight", {3 * E, E}, wt);
-    add(p + "attn_output.weight", {E, E}, wt);
-    add(p + "ffn_up.weight", {F, E}, wt);
-    add(p + "ffn_up.bias", {F}, DType::F32);
-    add(p + "ffn_down.weight", {E, F}, wt);
-    add(p + "ffn_down.bias", {E}, DType::F32);
-  }
-  add("output_norm.weight", {E}, DType::F32);
-  add("output_norm.bias", {E}, DType::F32);
-  add("output.weight", {V, E}, wt);
-  add("output.bias", {V}, DType::F32);
-
-  const std::string tmp = path + ".tmp";
-  GgufOut o{std::fopen(tmp.c_str(), "wb"), tmp};
-  if (!o.f) fail("cannot create ", tmp);
-  std::unique_ptr<FILE, int (*)(FILE*)> guard(o.f, std::fclose);
-  o.raw("GGUF", 4);
-  o.put<uint32_t>(3);
-  o.put<uint64_t>(ts.size());
-  const bool q = dtype_traits(wt).quantized;
-  o.put<uint64_t>(q ? 14 : 13);
-  o.kv_str(keys::kArchitecture, "moss");
-  o.kv_str(keys::kName, std::string("moss-bench-random-") + s.name);
-  o.kv_u32(keys::kAlignment, 32);
-  // LLAMA_FTYPE: 0 all f32, 1 f16, 2 q4_0, 7 q8_0, 15 q4_k_m (closest), 32 bf16
-  o.kv_u32(keys::kFileType, wt == DType::F32    ? 0
-                            : wt == DType::F16  ? 1
-                            : wt == DType::Q4_0 ? 2
-                            : wt == DType::Q8_0 ? 7
-                            : wt == DType::Q4_K ? 15
-                                                : 32);
-  if (q) o.kv_u32(keys::kQuantVersion, 2);
-  o.kv_u32(keys::kContextLength, static_cast<uint32_t>(s.n_ctx));
-  o.kv_u32(keys::kEmbeddingLength, static_cast<uint32_t>(E));
-  o.kv_u32(keys::kBlockCount, static_cast<uint32_t>(s.n_layer));
-  o.kv_u32(keys::kFeedForwardLength, static_cast<uint32_t>(F));
-  o.kv_u32(keys::kHeadCount, static_cast<uint32_t>(s.n_head));
-  o.kv_f32(keys::kLayerNormEps, 1e-5f);
-  o.kv_u32(keys::kRopeDims, static_cast<uint32_t>(s.rotary));
-  o.kv_f32(keys::kRopeFreqBase, 10000.0f);
-  o.kv_u32(keys::kVocabSize, static_cast<uint32_t>(V));
-  uint64_t header = 4 + 4 + 8 + 8;
-  for (const auto& t : ts) {
-    o.str(t.name);
-    o.put<uint32_t>(static_cast<uint32_t>(t.shape.size()));
-    for (size_t i = t.shape.size(); i-- > 0;) o.put<uint64_t>(static_cast<uint64_t>(t.shape[i]));  // ne[0] innermost
-    o.put<uint32_t>(static_cast<uint32_t>(t.type));
-    o.put<uint64_t>(t.offset);
-  }
-  header = static_cast<uint64_t>(std::ftell(o.f));
-  o.pad(header);
-
-  RowPool pool_e(wt, E, 1), pool_f(wt, F, 2);
-  std::vector<uint8_t> buf;
-  uint64_t written = 0;
-  for (const auto& t : ts) {
-    buf.assign(t.nbytes, 0);
-    if (t.shape.size() == 2) {
-      (t.shape[1] == E ? pool_e : pool_f).fill(buf.data(), t.shape[0]);
-    } else if (t.name.find("norm.weight") != std::string::npos) {
-      for (int64_t i = 0; i < t.shape[0]; ++i) {
-        const float one = 1.0f;
-        std::memcpy(buf.data() + 4 * i, &one, 4);
-      }
-    }
-    o.raw(buf.data(), buf.size());
-    o.pad(t.nbytes);
-    written += t.nbytes;
-    std::fprintf(stderr, "\r  %.2f GB", static_cast<double>(written) / 1e9);
-  }
-  guard.reset();
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename ", tmp, " to ", path);
-  std::fprintf(stderr, "\nwrote %s: %s shape, %s weights, %.2f GB\n", path.c_str(), s.name, dtype_name(wt),
-               static_cast<double>(off) / 1e9);
+  const auto t0 = Clock::now();
+  write_random_model(path, s, wt, seed, vocab_dir, [](uint64_t done, uint64_t) {
+    std::fprintf(stderr, "\r  %.2f GB", static_cast<double>(done) / 1e9);
+  });
+  uint64_t bytes = 0;
+  std::error_code ec;
+  bytes = std::filesystem::file_size(path, ec);
+  std::fprintf(stderr, "\nwrote %s: %s shape, %s weights, %s tokenizer, %.2f GB in %.1f s\n", path.c_str(), s.name,
+               dtype_name(wt), vocab_dir.empty() ? "built-in" : vocab_dir.c_str(), static_cast<double>(bytes) / 1e9,
+               seconds_since(t0));
 }
 
 struct BenchOptions {
-  std::string model, make_model, shape = "small", type = "q4_0", isa;
+  std::string model, make_model, shape = "small", type = "q4_0", isa, vocab_dir;
+  uint32_t seed = 1;
   int prompt = 128, gen = 32, threads = 0, bandwidth_mib = 1024, layers = 0;
   bool kernels = false, json = false;
 };
@@ -355,7 +246,7 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model) {
 int run_bench(const BenchOptions& o) {
   if (!o.isa.empty()) force_isa(isa_from_name(o.isa.c_str()));
   if (!o.make_model.empty()) {
-    make_model(o.make_model, shape_by_name(o.shape), dtype_from_name(o.type));
+    make_model(o.make_model, shape_by_name(o.shape), dtype_from_name(o.type), o.seed, o.vocab_dir);
     return 0;
   }
   if (o.prompt < 1 || o.prompt > 8192) fail("-p must be in 1..8192");
@@ -414,11 +305,15 @@ const CommandRegistration kRegister{
       sub.add_flag("--json", o->json, "print one JSON object as the last line");
       sub.add_flag("--kernels", o->kernels, "benchmark the matmuls of the --shape alone (no model file)");
       sub.add_option("--make-model", o->make_model, "write a random-weight benchmark model to this GGUF file");
-      sub.add_option("--shape", o->shape, "small (1.24B), moss16b (16.7B) or tiny, for --kernels / --make-model");
+      sub.add_option("--shape", o->shape, "small (1.24B), moss16b (16.7B), tiny or tiny-chat, for --kernels / --make-model");
       sub.add_option("--layers", o->layers,
                      "--kernels: allocate only this many distinct layers and cycle through them");
       sub.add_option("--bandwidth-mib", o->bandwidth_mib, "buffer read to measure the bandwidth (default 1024 MiB)");
       sub.add_option("--type", o->type, "weight type for --kernels / --make-model (q4_0, q8_0, q4_k, f16, ...)");
+      sub.add_option("--vocab-dir", o->vocab_dir,
+                     "--make-model: folder with GPT-2's encoder.json + vocab.bpe, or 'builtin' (default: "
+                     "shared/data/gpt2-bpe beside the checkout if present and the shape has room)");
+      sub.add_option("--seed", o->seed, "--make-model: random seed of the weights (default 1)");
       sub.add_option("--isa", o->isa, "force kernels: scalar, avx2 or avx512 (default: best for this CPU)");
       return std::function<int()>([o] { return run_bench(*o); });
     }};

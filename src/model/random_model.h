@@ -1,0 +1,48 @@
+// Random-weight MOSS models in GGUF, for benchmarks and for tests of everything that needs a model
+// file (chat, generate, the server, quality reports). The weights are normal(0, 0.02) values drawn
+// for a few dozen distinct rows per row length and reused cyclically (the values do not change the
+// speed, and quantizing every row of a 16B model would take minutes); norms are 1, biases 0.
+// The file carries a working MOSS tokenizer: GPT-2's byte-level BPE when a folder with
+// encoder.json + vocab.bpe is given, else a small built-in byte-level vocabulary (256 byte tokens, a
+// handful of merges, <|endoftext|>), followed in both cases by MOSS's 43 added tokens (spec 2.1:
+// 30 space runs, 8 tab runs, <eoh> <eom> <eot> <eoc> <eor>) with eos = <eom>, bos = unk =
+// <|endoftext|>. The embedding/LM-head rows stay as the shape says (rows past the tokenizer are
+// padding, as in the real model).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "formats/metadata.h"
+#include "formats/model_file.h"
+#include "tensor/dtype.h"
+
+namespace moss {
+
+struct RandomModelShape {
+  const char* name;
+  int64_t n_embd, n_layer, n_head, rotary, vocab, n_inner, n_ctx;
+};
+
+// "small" (MOSS scaled down, 1.24B parameters), "moss16b" (moss-moon-003, 16.7B), "tiny" (for
+// tests: E=256, 2 layers, 512 vocabulary rows, context 128) or "tiny-chat" (tiny with context 2048,
+// room for the chat prompt). Throws moss::Error for other names.
+const RandomModelShape& random_model_shape(const std::string& name);
+
+// The tokenizer.* metadata keys described above. vocab_dir empty: the built-in vocabulary.
+// Throws moss::Error if the folder's files are missing or malformed.
+Metadata random_model_tokenizer(const std::string& vocab_dir);
+
+// Writes the model (GGUF v3, via a temporary file renamed at the end). Weight matrices are stored
+// as weight_type (f32, f16, bf16 or a quantized type whose block divides the row lengths); the
+// same seed gives the same file (seed 1 reproduces the original benchmark models). Throws
+// moss::Error if the tokenizer has more tokens than the shape's vocabulary rows.
+void write_random_model(const std::string& path, const RandomModelShape& shape, DType weight_type, uint32_t seed = 1,
+                        const std::string& vocab_dir = {}, const Progress& progress = {});
+
+// The nearest folder named `relative` under an ancestor of the working directory or of the running
+// executable (e.g. "shared/data/gpt2-bpe", which lies beside a checkout, not in it); the
+// MOSS_SHARED_DIR environment variable, if set, is tried first for paths starting with "shared/".
+// Empty if there is none.
+std::string find_beside_checkout(const std::string& relative);
+
+}  // namespace moss
