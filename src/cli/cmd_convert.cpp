@@ -19,7 +19,9 @@ struct ConvertOptions {
 };
 
 int run_convert(const ConvertOptions& o) {
-  const DType type = dtype_from_name(o.type);
+  // "keep": every weight matrix keeps its stored type (lossless; GPTQ folders: exact q8_0 + fp16).
+  const bool keep = o.type == "keep";
+  const DType type = keep ? DType::F16 : dtype_from_name(o.type);
   ModelFile model = open_model(o.input);
   uint64_t total_in = 0;
   for (const auto& t : model.tensors.all()) total_in += t.nbytes;
@@ -38,7 +40,7 @@ int run_convert(const ConvertOptions& o) {
                  total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0);
     std::fflush(stderr);
   };
-  write_gguf(o.output, model, type, progress);
+  write_gguf(o.output, model, type, progress, keep);
   if (printed) std::fprintf(stderr, "\n");
   std::fprintf(stderr, "moss convert: wrote %s\n", o.output.c_str());
   return 0;
@@ -50,7 +52,8 @@ const CommandRegistration kRegistration{
       sub.add_option("input", o->input, "Hugging Face model folder or .gguf file")->required();
       sub.add_option("-o,--output", o->output, "output .gguf file")->required();
       sub.add_option("--type", o->type,
-                     "type of the weight matrices: f32, f16, bf16 or a quantized type (q8_0, q4_0, q4_k, ...); "
+                     "type of the weight matrices: f32, f16, bf16, a quantized type (q8_0, q4_0, q4_k, ...) or keep "
+                     "(each as stored, e.g. a GPTQ folder's exact q8_0 + fp16); "
                      "norms and biases stay f32")
           ->capture_default_str();
       sub.add_flag("-q,--quiet", o->quiet, "no progress line");

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "formats/gguf.h"
@@ -80,11 +81,12 @@ struct Plan {
   uint64_t offset;
 };
 
-DType choose_type(const TensorView& t, DType weight_type) {
+DType choose_type(const TensorView& t, DType weight_type, bool keep_weight_types) {
   const auto& tr = dtype_traits(t.dtype);
   if (t.dtype == DType::U8 || t.dtype == DType::BOOL)
     fail("tensor ", t.name, " has type ", tr.name, ", which GGUF cannot store");
   if (!is_float(t.dtype) && !tr.quantized) return t.dtype;  // integer tensors are copied as they are
+  if (is_weight_matrix(t) && keep_weight_types) return t.dtype == DType::F64 ? DType::F32 : t.dtype;
   if (is_weight_matrix(t)) {
     if (tr.quantized && dtype_traits(weight_type).quantized && t.dtype != weight_type)
       fail("tensor ", t.name, " is already quantized as ", tr.name, "; re-quantizing it to ", dtype_name(weight_type),
@@ -110,7 +112,8 @@ void write_all(TempFile& tf, const void* p, size_t n) {
 
 }  // namespace
 
-void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress) {
+void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress,
+                bool keep_weight_types) {
   const auto& wtr = dtype_traits(weight_type);
   if (weight_type == DType::U8 || weight_type == DType::BOOL || (!is_float(weight_type) && !wtr.quantized) || !can_quantize(weight_type))
     fail("cannot write weights as ", wtr.name);
@@ -120,11 +123,12 @@ void write_gguf(const std::string& path, const ModelFile& model, DType weight_ty
   std::vector<Plan> plans;
   uint64_t offset = 0;
   bool any_quantized = false;
+  std::map<DType, uint64_t> weight_bytes;  // for general.file_type when the weights keep their types
   for (const auto& t : model.tensors.all()) {
     if (t.name.size() > kGgufMaxName) fail("tensor name ", t.name, " is longer than GGUF's ", kGgufMaxName, " bytes");
     if (t.shape.empty() || t.shape.size() > static_cast<size_t>(kGgufMaxDims))
       fail("tensor ", t.name, " has ", t.shape.size(), " dims; GGUF stores 1 to 4");
-    const DType out = choose_type(t, weight_type);
+    const DType out = choose_type(t, weight_type, keep_weight_types);
     const int64_t cols = t.cols();
     if (cols % dtype_traits(out).block_size != 0)
       fail("tensor ", t.name, " ", t.shape_str(), ": rows of ", cols, " elements cannot be stored as ", dtype_name(out),
@@ -137,12 +141,19 @@ void write_gguf(const std::string& path, const ModelFile& model, DType weight_ty
     plans.push_back({&t, out, nbytes, offset});
     offset += (nbytes + alignment - 1) / alignment * alignment;
     any_quantized |= dtype_traits(out).quantized;
+    if (is_weight_matrix(t)) weight_bytes[out] += nbytes;
   }
   const uint64_t total = offset;
 
   Metadata meta;
   for (const auto& [k, v] : model.meta.entries())
     if (k != keys::kAlignment && k != keys::kFileType && k != keys::kQuantVersion) meta.set(k, v);
+  if (keep_weight_types) {  // label the file by the type that holds most of the weight bytes
+    weight_type = DType::F32;
+    uint64_t most = 0;
+    for (const auto& [type, bytes] : weight_bytes)
+      if (bytes > most) most = bytes, weight_type = type;
+  }
   meta.set(keys::kFileType, MetaValue::u32(gguf_file_type(weight_type)));
   if (any_quantized) meta.set(keys::kQuantVersion, MetaValue::u32(2));
   meta.set(keys::kAlignment, MetaValue::u32(static_cast<uint32_t>(alignment)));

@@ -37,6 +37,10 @@ using Progress = std::function<void(uint64_t, uint64_t)>;
 // conversion never leaves a half-written model). Weight matrices (2-D tensors named *.weight other
 // than norms) are stored as `weight_type`; 1-D tensors stay f32. Throws if a tensor cannot be
 // represented (a row not divisible by the block size, an already-quantized source re-quantized).
-void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress = {});
+// keep_weight_types: weight matrices keep their stored type instead (f64 -> f32), a lossless copy,
+// e.g. of a GPTQ folder's exact q8_0 Linears and fp16 embeddings; weight_type is then ignored and
+// general.file_type names the type holding most weight bytes.
+void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress = {},
+                bool keep_weight_types = false);
 
 }  // namespace moss

@@ -146,6 +146,30 @@ TEST_P(GptqFolder, ExactGgufLogitsMatchReference) {
   EXPECT_LE(testing::max_abs_diff(got, want_logits(f)), testing::kLogitTol);
 }
 
+// `moss convert --type keep` copies the exact q8_0 Linears and fp16 tensors as they are, so the GGUF
+// runs the very same arithmetic as the folder: logits equal bit for bit (the engine's results do
+// not depend on thread count or on where the weights were read from).
+TEST_P(GptqFolder, KeepGgufLogitsEqualFolderLogits) {
+  ASSERT_TRUE(fs::exists(MOSS_BINARY)) << "build the moss executable first (target moss_cli)";
+  const auto& f = expected()["folders"][GetParam()];
+  test::TempDir tmp;
+  Result r = run("convert " + folder(GetParam()) + " -o " + tmp.path("m.gguf") + " --type keep -q");
+  ASSERT_EQ(r.code, 0) << r.output;
+  ModelFile g = open_model(tmp.path("m.gguf"));
+  for (const auto& [name, want] : f["canonical"].items())
+    EXPECT_EQ(dtype_name(g.tensors.get(name).dtype), want["type"].get<std::string>()) << name;
+  EXPECT_EQ(g.tensors.get("token_embd.weight").dtype, DType::F16);
+  EXPECT_EQ(g.tensors.get("output.weight").dtype, DType::F16);
+  // general.file_type names the type of most weight bytes: here the fp16 embedding and LM head
+  // (2 x 320 x 64) outweigh the tiny Linears (MOSS-16B: q8_0, 7).
+  EXPECT_EQ(g.meta.get_int(keys::kFileType), 1);
+  const size_t rows = expected()["prompt"].size();
+  const auto from_folder = logits_of(folder(GetParam()), tmp.path("a.f32"), rows);
+  const auto from_gguf = logits_of(tmp.path("m.gguf"), tmp.path("b.f32"), rows);
+  ASSERT_FALSE(from_folder.empty());
+  EXPECT_EQ(from_folder, from_gguf);
+}
+
 // ---- bad folders. The weights are rewritten as model.safetensors (which the folder reader prefers)
 // from the fixture's tensors, with one change.
 
