@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include "util/error.h"
 
@@ -101,7 +102,15 @@ class PgStore::Result {
   PGresult* r_;
 };
 
-PgStore::Result PgStore::run(const char* sql, const std::vector<std::string>& params) {
+namespace {
+std::string trimmed(std::string msg) {
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
+}  // namespace
+
+PGresult* PgStore::exec(const char* sql, const std::vector<std::string>& params) {
   std::vector<const char*> values;
   std::vector<int> lengths;
   for (const auto& p : params) {
@@ -109,17 +118,63 @@ PgStore::Result PgStore::run(const char* sql, const std::vector<std::string>& pa
     values.push_back(null ? nullptr : p.data());
     lengths.push_back(null ? 0 : static_cast<int>(p.size()));
   }
-  PGresult* r = PQexecParams(conn_, sql, static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
-                             nullptr, 0);
+  return PQexecParams(conn_, sql, static_cast<int>(params.size()), nullptr, values.data(), lengths.data(), nullptr, 0);
+}
+
+// Sets what every session of this store needs; run again after a reconnect, since a new session
+// starts from the server defaults.
+void PgStore::setup_session() {
+  run("SET client_min_messages TO WARNING");
+  // The name was validated in the constructor, so it can be written into the statement.
+  if (!schema_.empty()) run(("SET search_path TO " + schema_).c_str());
+}
+
+void PgStore::reconnect() {
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK)
+    fail("lost the connection to PostgreSQL and cannot reconnect: ", trimmed(PQerrorMessage(conn_)));
+  in_tx_ = false;
+  setup_session();
+}
+
+// Runs one statement. A broken connection (server restart, idle timeout, killed backend) is
+// reconnected before the next statement that starts fresh: a BEGIN, a SELECT or a SET outside a
+// transaction is even repeated once on the new connection, as it cannot have changed anything. A
+// lost transaction or a lost single write is not repeated (it may have been applied): that call
+// fails with "lost the connection", and the next one reconnects.
+PgStore::Result PgStore::run(const char* sql, const std::vector<std::string>& params) {
+  const bool begin = std::strcmp(sql, "BEGIN") == 0;
+  const bool end = std::strcmp(sql, "COMMIT") == 0 || std::strcmp(sql, "ROLLBACK") == 0;
+  if (PQstatus(conn_) == CONNECTION_BAD) {
+    if (in_tx_ && std::strcmp(sql, "ROLLBACK") == 0) {
+      in_tx_ = false;  // the server ended the transaction when the connection went
+      return Result(nullptr);
+    }
+    if (in_tx_) fail("lost the connection to PostgreSQL during a transaction; it was not committed");
+    reconnect();
+  }
+  PGresult* r = exec(sql, params);
+  ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  const bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+  const bool repeatable = !in_tx_ && (begin || starts_with(sql, "SELECT ") || starts_with(sql, "SET "));
+  if (!ok && PQstatus(conn_) == CONNECTION_BAD && repeatable) {
+    PQclear(r);
+    reconnect();
+    r = exec(sql, params);
+    st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  }
   Result res(r);
-  const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (end) in_tx_ = false;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    std::string msg = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    if (PQstatus(conn_) == CONNECTION_BAD)
+      fail("lost the connection to PostgreSQL", in_tx_ || end ? " during a transaction" : "", ": ",
+           trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_)));
+    std::string msg = trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     if (state && std::string(state).rfind("23", 0) == 0) fail("database constraint violated: ", msg);
     fail("database error: ", msg);
   }
+  if (begin) in_tx_ = true;
   return res;
 }
 
@@ -156,13 +211,11 @@ PgStore::PgStore(const std::string& url, const std::string& schema) {
   if (!schema.empty() && !valid_schema_name(schema))
     fail("invalid PostgreSQL schema name '", schema, "': use 1-63 of [a-z0-9_]");
   conn_ = connect(url);
+  schema_ = schema;
   try {
-    run("SET client_min_messages TO WARNING");
-    if (!schema.empty()) {
-      // The name was validated above, so it can be written into the statement.
-      run(("CREATE SCHEMA IF NOT EXISTS " + schema).c_str());
-      run(("SET search_path TO " + schema).c_str());
-    }
+    // The name was validated above, so it can be written into the statement.
+    if (!schema.empty()) run(("CREATE SCHEMA IF NOT EXISTS " + schema).c_str());
+    setup_session();
     migrate();
   } catch (...) {
     PQfinish(conn_);

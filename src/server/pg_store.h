@@ -1,6 +1,7 @@
 // PostgreSQL implementation of Store (libpq), built when libpq is found (MOSS_HAVE_POSTGRES). Same
 // tables as SqliteStore (schema in pg_store.cpp; only the identity-column spelling differs), one
 // connection guarded by a mutex, a transaction per write, parameters always bound (never spliced).
+// A broken connection is reconnected on the next call (see run() in pg_store.cpp).
 // An optional schema name keeps several deployments (or test runs) apart in one database.
 #pragma once
 #include <mutex>
@@ -10,6 +11,7 @@
 #include "server/store.h"
 
 struct pg_conn;
+struct pg_result;
 
 namespace moss::server {
 
@@ -48,10 +50,15 @@ class PgStore : public Store {
  private:
   class Result;
   Result run(const char* sql, const std::vector<std::string>& params = {});
+  pg_result* exec(const char* sql, const std::vector<std::string>& params);
+  void setup_session();
+  void reconnect();
   void migrate();
   std::optional<ConversationRow> conversation_locked(int64_t user_id, const std::string& id);
 
   pg_conn* conn_ = nullptr;
+  std::string schema_;
+  bool in_tx_ = false;  // between a BEGIN and its COMMIT/ROLLBACK (a broken connection hides this)
   std::mutex mu_;
 };
 
