@@ -2,6 +2,7 @@
 #include "chat/conversation.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "generate/token_loop.h"
 #include "util/error.h"
@@ -81,6 +82,8 @@ void Conversation::clear() {
 
 void Conversation::set_plugins(const PluginSet& plugins) {
   options_.plugins = plugins;
+  commands_mask_.reset();  // it refers to the grammar of the old plugin set
+  commands_grammar_.reset();
   clear();
 }
 
@@ -115,13 +118,48 @@ void Conversation::make_room(size_t incoming, bool current_turn_open, const Chat
     fail("the turn does not fit the context window (", tokens_.size() + incoming, " > ", n_ctx, " tokens)");
 }
 
-Conversation::StageResult Conversation::generate_stage(ChatStage stage, Marker end, const ChatCallbacks& cb) {
+const TokenConstraint& Conversation::commands_constraint() {
+  if (!commands_mask_) {
+    std::vector<std::string> names;
+    for (const char* n : {"Search", "Calculate", "Solve", "Text2Image"})
+      if (options_.plugins.enables(n)) names.emplace_back(n);
+    commands_grammar_ = std::make_unique<CommandsAutomaton>(names, options_.commands_limits);
+    const int32_t n = codec_.n_tokens();
+    std::vector<std::string> bytes(static_cast<size_t>(n));
+    std::vector<bool> special(static_cast<size_t>(n));
+    for (int32_t id = 0; id < n; ++id) {
+      special[static_cast<size_t>(id)] = codec_.is_special(id);
+      if (!special[static_cast<size_t>(id)]) bytes[static_cast<size_t>(id)] = codec_.token_bytes(id);
+    }
+    commands_mask_ = std::make_unique<TokenConstraint>(*commands_grammar_, std::move(bytes), std::move(special),
+                                                       codec_.marker(Marker::Eoc));
+  }
+  return *commands_mask_;
+}
+
+Conversation::StageResult Conversation::generate_stage(ChatStage stage, Marker end, const ChatCallbacks& cb,
+                                                       size_t max_tokens, bool constrained, double* mask_seconds) {
+  if (cancelled()) {  // close the stage without generating
+    tokens_.push_back(codec_.marker(end));
+    return {"", StopReason::None};
+  }
   std::span<const float> logits = evaluate_pending();
   TokenLoopOptions o;
   for (Marker m : {Marker::Eoh, Marker::Eot, Marker::Eoc, Marker::Eor, Marker::Eom, Marker::EndOfText})
     o.stop.stop_ids.push_back(codec_.marker(m));
-  o.stop.max_new_tokens = options_.max_new_tokens;
+  o.stop.max_new_tokens = max_tokens ? max_tokens : options_.max_new_tokens;
   o.n_valid = codec_.n_tokens();
+  ByteAutomaton::State grammar_state = 0;
+  const TokenConstraint* mask = nullptr;
+  if (constrained) {
+    mask = &commands_constraint();
+    grammar_state = commands_grammar_->start();
+    o.mask = [&](std::span<float> row) {
+      const auto t0 = std::chrono::steady_clock::now();
+      mask->apply(grammar_state, row);
+      if (mask_seconds) *mask_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+  }
   Utf8Assembler utf8;
   bool at_start = true;
   std::string text;
@@ -136,8 +174,9 @@ Conversation::StageResult Conversation::generate_stage(ChatStage stage, Marker e
     if (cb.on_text) cb.on_text(stage, piece);
   };
   o.on_token = [&](int32_t t) {
+    if (mask && !mask->is_end(t)) grammar_state = mask->advance(grammar_state, t);
     if (!codec_.is_special(t)) emit(utf8.push(codec_.token_bytes(t)));
-    return true;
+    return !cancelled();
   };
   const GenerateResult r = generate_tokens(lm_, sampler_, tokens_, logits, o);
   emit(utf8.flush());
@@ -147,40 +186,124 @@ Conversation::StageResult Conversation::generate_stage(ChatStage stage, Marker e
   return {text, r.reason};
 }
 
-TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& cb) {
+void Conversation::begin_turn(std::string_view user_text, const ChatCallbacks& cb) {
   const bool five = options_.layout == TurnLayout::FiveField;
   std::vector<int32_t> chunk = codec_.encode_text(std::string(kHumanTag) + std::string(user_text));
   chunk.push_back(codec_.marker(Marker::Eoh));
   {
-    const std::vector<int32_t> tag = codec_.encode_text(five ? kOpenThoughts : kOpenAnswer);
+    const std::vector<int32_t> tag = codec_.encode_text(five ? "\n<|Inner Thoughts|>:" : "\n<|MOSS|>:");
     chunk.insert(chunk.end(), tag.begin(), tag.end());
   }
   make_room(chunk.size(), false, cb);
-  const size_t turn_start = tokens_.size();
-  turn_starts_.push_back(turn_start);
+  turn_starts_.push_back(tokens_.size());
   tokens_.insert(tokens_.end(), chunk.begin(), chunk.end());
+}
 
+void Conversation::undo_turn() {
+  if (turn_starts_.empty()) return;
+  const size_t start = turn_starts_.back();
+  turn_starts_.pop_back();
+  tokens_.resize(start);
+  if (lm_.n_past() > start) lm_.truncate(start);
+}
+
+// Upper bound on the tokens of a constrained Commands stage: every token carries at least one
+// byte, the grammar's longest text is max_calls calls of (31-byte name + `("` + arg + `")`) joined
+// by ", " after a leading space, plus the <eoc> token.
+static size_t commands_budget(const CommandsLimits& l) {
+  const size_t calls = static_cast<size_t>(l.max_calls), arg = static_cast<size_t>(l.max_arg_bytes);
+  return 1 + calls * (31 + 4 + arg) + 2 * (calls - 1) + 1;
+}
+
+Conversation::CommandsSample Conversation::sample_commands(std::string_view user_text) {
+  if (options_.layout != TurnLayout::FiveField) fail("the Commands stage exists only in the five-field (plugin) layout");
+  CommandsSample out;
+  begin_turn(user_text, {});
+  try {
+    StageResult th = generate_stage(ChatStage::InnerThoughts, Marker::Eot, {}, options_.max_thought_tokens);
+    out.inner_thoughts = th.text;
+    const std::vector<int32_t> ctag = codec_.encode_text("\n<|Commands|>:");
+    make_room(ctag.size(), true, {});
+    tokens_.insert(tokens_.end(), ctag.begin(), ctag.end());
+    const size_t before = tokens_.size();
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool constrained = options_.constrain_commands;
+    StageResult cm = generate_stage(ChatStage::Commands, Marker::Eoc, {},
+                                    constrained ? commands_budget(options_.commands_limits) : 0, constrained,
+                                    &out.mask_seconds);
+    out.commands_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.commands = cm.text;
+    out.commands_stop = cm.stop;
+    out.commands_tokens = tokens_.size() - before;
+  } catch (...) {
+    undo_turn();
+    throw;
+  }
+  undo_turn();
+  return out;
+}
+
+void Conversation::restore(const std::vector<Turn>& turns) {
+  const bool five = options_.layout == TurnLayout::FiveField;
+  auto add = [&](std::vector<int32_t>& chunk, std::string_view tag, const std::string& text, Marker end) {
+    const std::vector<int32_t> t = codec_.encode_text(tag);
+    chunk.insert(chunk.end(), t.begin(), t.end());
+    if (!text.empty()) {  // generated text began with the space after the colon (see generate_stage)
+      const std::vector<int32_t> g = codec_.encode_text(" " + text);
+      chunk.insert(chunk.end(), g.begin(), g.end());
+    }
+    chunk.push_back(codec_.marker(end));
+  };
+  for (const Turn& turn : turns) {
+    std::vector<int32_t> chunk = codec_.encode_text(std::string(kHumanTag) + turn.human);
+    chunk.push_back(codec_.marker(Marker::Eoh));
+    if (five) {
+      add(chunk, "\n<|Inner Thoughts|>:", turn.inner_thoughts, Marker::Eot);
+      add(chunk, "\n<|Commands|>:", turn.commands, Marker::Eoc);
+      const std::vector<int32_t> r = codec_.encode_text(turn.results.inline_form
+                                                            ? "\n<|Results|>: " + turn.results.body
+                                                            : "\n<|Results|>:\n" + turn.results.body + "\n");
+      chunk.insert(chunk.end(), r.begin(), r.end());
+      chunk.push_back(codec_.marker(Marker::Eor));
+    }
+    add(chunk, "\n<|MOSS|>:", turn.answer, Marker::Eom);
+    const std::vector<int32_t> nl = codec_.encode_text("\n");
+    chunk.insert(chunk.end(), nl.begin(), nl.end());
+    make_room(chunk.size(), false, {});
+    turn_starts_.push_back(tokens_.size());
+    tokens_.insert(tokens_.end(), chunk.begin(), chunk.end());
+    history_.push_back(turn);
+  }
+}
+
+TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& cb) {
+  const bool five = options_.layout == TurnLayout::FiveField;
+  begin_turn(user_text, cb);
   TurnReport rep;
   rep.turn.human = std::string(user_text);
   try {
     if (five) {
-      StageResult th = generate_stage(ChatStage::InnerThoughts, Marker::Eot, cb);
+      StageResult th = generate_stage(ChatStage::InnerThoughts, Marker::Eot, cb, options_.max_thought_tokens);
       rep.turn.inner_thoughts = th.text;
       rep.thoughts_stop = th.stop;
-      const std::vector<int32_t> ctag = codec_.encode_text(kOpenCommands);
+      const std::vector<int32_t> ctag = codec_.encode_text("\n<|Commands|>:");
       make_room(ctag.size(), true, cb);
       tokens_.insert(tokens_.end(), ctag.begin(), ctag.end());
-      StageResult cm = generate_stage(ChatStage::Commands, Marker::Eoc, cb);
+      const bool constrained = options_.constrain_commands;
+      StageResult cm = generate_stage(ChatStage::Commands, Marker::Eoc, cb,
+                                      constrained ? commands_budget(options_.commands_limits) : 0, constrained);
       rep.turn.commands = cm.text;
       rep.commands_stop = cm.stop;
 
-      ResultsOutcome res = run_commands(parse_commands(cm.text), options_.plugins, registry_);
+      // A cancelled turn runs no plugin: its Results field is the plain "None" form.
+      ResultsOutcome res = run_commands(parse_commands(cancelled() ? "None" : cm.text), options_.plugins, registry_);
       rep.calls = res.calls;
       rep.turn.results = res.field;
       if (cb.on_text) cb.on_text(ChatStage::Results, res.field.body);
-      std::vector<int32_t> rchunk = codec_.encode_text(results_text(res.field));
+      std::vector<int32_t> rchunk = codec_.encode_text(res.field.inline_form ? "\n<|Results|>: " + res.field.body
+                                                                             : "\n<|Results|>:\n" + res.field.body + "\n");
       rchunk.push_back(codec_.marker(Marker::Eor));
-      const std::vector<int32_t> mtag = codec_.encode_text(kOpenAnswer);
+      const std::vector<int32_t> mtag = codec_.encode_text("\n<|MOSS|>:");
       rchunk.insert(rchunk.end(), mtag.begin(), mtag.end());
       make_room(rchunk.size(), true, cb);
       tokens_.insert(tokens_.end(), rchunk.begin(), rchunk.end());
@@ -190,13 +313,7 @@ TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& c
     rep.answer_stop = an.stop;
     append_text("\n");  // the turn's trailing newline; evaluated with the next turn
   } catch (...) {
-    // Leave the conversation as it was before this turn.
-    if (!turn_starts_.empty()) {
-      const size_t start = turn_starts_.back();
-      turn_starts_.pop_back();
-      tokens_.resize(start);
-      if (lm_.n_past() > start) lm_.truncate(start);
-    }
+    undo_turn();  // leave the conversation as it was before this turn
     throw;
   }
   history_.push_back(rep.turn);

@@ -19,7 +19,9 @@
 // turn start, i.e. a "<|Human|>" boundary, the meta instruction is kept), the model context is
 // truncated to the meta instruction and the kept turns are re-evaluated; on_context_cut reports it.
 #pragma once
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +29,9 @@
 #include "chat/codec.h"
 #include "chat/prompt.h"
 #include "chat/results.h"
+#include "generate/commands_automaton.h"
 #include "generate/language_model.h"
+#include "generate/token_constraint.h"
 #include "generate/sampler.h"
 #include "generate/stop_rules.h"
 #include "plugins/registry.h"
@@ -45,6 +49,17 @@ struct ChatOptions {
   SamplingParams sampling;
   size_t max_new_tokens = 512;  // per generated stage (moss_inference default)
   size_t reserve_tokens = 256;  // room kept free for generation when deciding to cut history
+  // Inner thoughts end within this many tokens (then <eot> is written by the program), so even a
+  // weak model always reaches the Commands stage.
+  size_t max_thought_tokens = 256;
+  // Constrained decoding of the Commands stage (generate/commands_automaton.h): only `None` or
+  // well-formed calls to the ENABLED plugins can be generated, ending with <eoc>. The limits bound
+  // the stage's length, so it always ends well-formed.
+  bool constrain_commands = true;
+  CommandsLimits commands_limits{.max_calls = 4, .max_arg_bytes = 160};
+  // Checked between tokens; when set, generation stops and the remaining stages of the turn are
+  // closed without generating (no plugin runs), so the history keeps the training layout.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ChatCallbacks {
@@ -67,6 +82,21 @@ class Conversation {
   // Runs one user turn. Throws moss::Error if the turn cannot fit into the context window even
   // after dropping every earlier turn.
   TurnReport send(std::string_view user_text, const ChatCallbacks& callbacks = {});
+  // Runs only the Inner Thoughts and Commands stages of a turn for `user_text` and then undoes the
+  // turn (the context keeps its evaluated prefix, so repeated samples are cheap). For inspecting
+  // and measuring the command stage (`moss commands`).
+  struct CommandsSample {
+    std::string inner_thoughts, commands;
+    StopReason commands_stop = StopReason::None;
+    size_t commands_tokens = 0;
+    double commands_seconds = 0;  // wall time of the Commands stage
+    double mask_seconds = 0;      // of which spent computing the constraint mask
+  };
+  CommandsSample sample_commands(std::string_view user_text);
+  // Appends finished turns (e.g. a stored conversation) without generating; they are evaluated
+  // with the next turn. Oldest turns are dropped if they do not fit, as in send().
+  void restore(const std::vector<Turn>& turns);
+  bool cancelled() const { return options_.cancel && options_.cancel->load(std::memory_order_relaxed); }
   // Forgets the turns (the meta instruction stays evaluated).
   void clear();
   // Changes the enabled plugins; the meta instruction changes, so the conversation is cleared.
@@ -91,7 +121,11 @@ class Conversation {
   void append_text(std::string_view text);
   std::span<const float> evaluate_pending();
   void make_room(size_t incoming, bool current_turn_open, const ChatCallbacks& cb);
-  StageResult generate_stage(ChatStage stage, Marker end, const ChatCallbacks& cb);
+  StageResult generate_stage(ChatStage stage, Marker end, const ChatCallbacks& cb, size_t max_tokens = 0,
+                             bool constrained = false, double* mask_seconds = nullptr);
+  void begin_turn(std::string_view user_text, const ChatCallbacks& cb);
+  void undo_turn();
+  const TokenConstraint& commands_constraint();
 
   LanguageModel& lm_;
   const ChatCodec& codec_;
@@ -102,6 +136,9 @@ class Conversation {
   size_t meta_len_ = 0;
   std::vector<size_t> turn_starts_;   // offsets in tokens_ of the turns still in the context
   std::vector<Turn> history_;
+  // Built on first use for the enabled plugins (pre-indexing the vocabulary takes a moment).
+  std::unique_ptr<CommandsAutomaton> commands_grammar_;
+  std::unique_ptr<TokenConstraint> commands_mask_;
 };
 
 }  // namespace moss

@@ -13,6 +13,7 @@ GenerateResult generate_tokens(LanguageModel& lm, Sampler& sampler, std::vector<
   std::vector<float> row(logits.begin(), logits.end());
   const size_t n_ctx = static_cast<size_t>(lm.n_ctx());
   for (;;) {
+    if (options.mask) options.mask(row);
     const int32_t t = sampler.sample(row, sequence, options.n_valid);
     sequence.push_back(t);
     res.tokens.push_back(t);

@@ -25,6 +25,9 @@ struct TokenLoopOptions {
   std::function<std::string(int32_t)> token_text;
   // Called for every generated token; return false to stop (reason None).
   std::function<bool(int32_t)> on_token;
+  // Called on every logits row before sampling; sets the logits of forbidden tokens to -inf
+  // (constrained decoding, e.g. generate/token_constraint.h). At least one token must stay allowed.
+  std::function<void(std::span<float>)> mask;
 };
 
 // Generates after `sequence`, which must be fully evaluated: lm.n_past() == sequence.size() and

@@ -176,6 +176,7 @@ TEST(Conversation, StrayMarkersAndLimitsCloseStagesProperly) {
                            f.codec.marker(Marker::Eom));
   ChatOptions o;
   o.plugins = PluginSet::parse("calculator");
+  o.constrain_commands = false;  // this test is about the unconstrained stage limits
   o.max_new_tokens = 17;  // exactly " Calculate(\"1+1\")"
   Conversation conv(lm, f.codec, f.reg, o);
   TurnReport r = conv.send("q");
@@ -192,6 +193,7 @@ TEST(Conversation, DisabledPluginAndClear) {
   ScriptedLanguageModel lm(300, 4096, f.script(" t<eot> Search(\"q\")<eoc> a<eom>"), f.codec.marker(Marker::Eom));
   ChatOptions o;
   o.plugins = PluginSet::parse("calculator");
+  o.constrain_commands = false;  // unconstrained, the model can call a disabled plugin: the loop refuses it
   Conversation conv(lm, f.codec, f.reg, o);
   TurnReport r = conv.send("q");
   ASSERT_EQ(r.calls.size(), 1u);
@@ -201,6 +203,93 @@ TEST(Conversation, DisabledPluginAndClear) {
   EXPECT_EQ(conv.history().size(), 0u);
   EXPECT_EQ(f.text(conv.tokens()), meta_instruction(PluginSet::parse("search")));
   EXPECT_LE(lm.n_past(), conv.tokens().size());
+}
+
+// With the Commands constraint on (the default), a model that tries to call a disabled plugin, or
+// writes garbage, can only produce a well-formed Commands line for the enabled plugins.
+TEST(Conversation, ConstrainedCommandsOnlyCallEnabledPlugins) {
+  Fixture f;
+  for (const char* script : {" t<eot> Search(\"q\")<eoc> a<eom>", " t<eot> garbage (\"x\" <eom> a<eom>",
+                             " t<eot> Calculate(\"1+1\")<eoc> a<eom>"}) {
+    ScriptedLanguageModel lm(300, 4096, f.script(script), f.codec.marker(Marker::Eom));
+    ChatOptions o;
+    o.plugins = PluginSet::parse("calculator");
+    o.sampling.greedy = true;
+    o.commands_limits = {.max_calls = 2, .max_arg_bytes = 8};
+    Conversation conv(lm, f.codec, f.reg, o);
+    TurnReport r = conv.send("q");
+    CommandsAutomaton grammar({"Calculate"}, o.commands_limits);
+    EXPECT_TRUE(grammar.accepts(" " + r.turn.commands)) << script << " -> " << r.turn.commands;
+    for (const auto& call : r.calls) EXPECT_NE(call.status, CallStatus::Disabled) << r.turn.commands;
+    EXPECT_EQ(f.count(conv.tokens(), Marker::Eoc), 1u);
+  }
+  // When the model writes a valid call, the constraint does not change it.
+  ScriptedLanguageModel lm(300, 4096, f.script(" t<eot> Calculate(\"1+1\")<eoc> a<eom>"), f.codec.marker(Marker::Eom));
+  ChatOptions o;
+  o.plugins = PluginSet::parse("calculator");
+  o.sampling.greedy = true;
+  Conversation conv(lm, f.codec, f.reg, o);
+  TurnReport r = conv.send("q");
+  EXPECT_EQ(r.turn.commands, "Calculate(\"1+1\")");
+  EXPECT_EQ(r.turn.results.body, "Calculate(\"1+1\") => '2'");
+  EXPECT_EQ(r.turn.answer, "a");
+}
+
+// Inner thoughts end within max_thought_tokens, and sample_commands leaves the conversation as it was.
+TEST(Conversation, BoundedThoughtsAndCommandSampling) {
+  Fixture f;
+  ScriptedLanguageModel lm(300, 4096, f.script(" thinking forever and ever and ever"), f.codec.marker(Marker::Eom));
+  ChatOptions o;
+  o.plugins = PluginSet::parse("calculator");
+  o.sampling.greedy = true;
+  o.max_thought_tokens = 5;
+  o.commands_limits = {.max_calls = 1, .max_arg_bytes = 4};
+  Conversation conv(lm, f.codec, f.reg, o);
+  const auto before = conv.tokens();
+  const auto sample = conv.sample_commands("q");
+  EXPECT_EQ(sample.inner_thoughts, "thin");  // 5 tokens: " thin" (the leading space is the format's)
+  CommandsAutomaton grammar({"Calculate"}, o.commands_limits);
+  EXPECT_TRUE(grammar.accepts(" " + sample.commands)) << sample.commands;
+  EXPECT_GT(sample.commands_tokens, 0u);
+  EXPECT_EQ(conv.tokens(), before);
+  EXPECT_EQ(conv.history().size(), 0u);
+}
+
+// A conversation restored from stored turns has the same tokens as one that generated them.
+TEST(Conversation, RestoreReproducesTheGeneratedTokens) {
+  Fixture f;
+  ScriptedLanguageModel lm(300, 4096, f.script(" t<eot> Calculate(\"1+1\")<eoc> a<eom>"), f.codec.marker(Marker::Eom));
+  ChatOptions o;
+  o.plugins = PluginSet::parse("calculator");
+  o.sampling.greedy = true;
+  Conversation live(lm, f.codec, f.reg, o);
+  live.send("q");
+  ScriptedLanguageModel lm2(300, 4096, {}, f.codec.marker(Marker::Eom));
+  Conversation restored(lm2, f.codec, f.reg, o);
+  restored.restore(live.history());
+  EXPECT_EQ(restored.tokens(), live.tokens());
+  EXPECT_EQ(restored.history().size(), 1u);
+}
+
+// Cancelling closes the remaining stages without generating and runs no plugin.
+TEST(Conversation, CancelClosesTheTurn) {
+  Fixture f;
+  ScriptedLanguageModel lm(300, 4096, f.script(" t<eot> Calculate(\"1+1\")<eoc> a<eom>"), f.codec.marker(Marker::Eom));
+  std::atomic<bool> cancel{false};
+  ChatOptions o;
+  o.plugins = PluginSet::parse("calculator");
+  o.sampling.greedy = true;
+  o.cancel = &cancel;
+  Conversation conv(lm, f.codec, f.reg, o);
+  ChatCallbacks cb;
+  cb.on_text = [&](ChatStage, std::string_view) { cancel = true; };
+  TurnReport r = conv.send("q", cb);
+  EXPECT_EQ(r.turn.inner_thoughts, "t");
+  EXPECT_EQ(r.turn.commands, "");
+  EXPECT_TRUE(r.calls.empty());
+  EXPECT_EQ(r.turn.answer, "");
+  for (Marker m : {Marker::Eoh, Marker::Eot, Marker::Eoc, Marker::Eor, Marker::Eom})
+    EXPECT_EQ(f.count(conv.tokens(), m), 1u);
 }
 
 }  // namespace
