@@ -38,6 +38,7 @@ struct ChatArgs {
   uint64_t seed = 0;
   bool seed_set = false;
   bool greedy = false;
+  bool no_constrain = false;
   std::string top_p_variant = "ascending";
   size_t n = 512;
 };
@@ -107,7 +108,17 @@ int run_chat(const ChatArgs& a) {
   if (a.n == 0) fail("-n must be positive");
   o.max_new_tokens = a.n;
 
+  o.constrain_commands = !a.no_constrain;
   const PluginRegistry registry = plugin_registry_from_config(a.config, a.image_stub);
+  // A plugin without an executor (no search / image backend configured) is announced as disabled
+  // in the meta instruction, so the model is never told it can call it.
+  for (auto [flag, api] : {std::pair{&o.plugins.search, "Search"}, {&o.plugins.text2image, "Text2Image"},
+                           {&o.plugins.calculator, "Calculate"}, {&o.plugins.solver, "Solve"}}) {
+    if (*flag && !registry.find(api)) {
+      *flag = false;
+      std::fprintf(stderr, "moss chat: %s has no backend configured (see --config / --image-stub); disabled\n", api);
+    }
+  }
   std::unique_ptr<LanguageModel> lm = load_language_model(a.model.model, a.model.threads);
   std::unique_ptr<Tokenizer> own_tok;
   const Tokenizer* tok = lm->tokenizer();
@@ -196,6 +207,8 @@ const CommandRegistration reg("chat", "chat with a MOSS model in the terminal (s
   sub.add_option("--repetition-penalty", a->repetition_penalty, "repetition penalty (default 1.02; 1 = off)");
   sub.add_option("--seed", a->seed, "random seed (default: random)")->each([a](const std::string&) { a->seed_set = true; });
   sub.add_flag("--greedy", a->greedy, "greedy decoding (argmax after the repetition penalty)");
+  sub.add_flag("--no-constrain-commands", a->no_constrain,
+               "let the model write any Commands text (default: only well-formed calls to enabled plugins)");
   sub.add_option("-n,--max-new-tokens", a->n, "most new tokens per generated stage (default 512)");
   return [a] { return run_chat(*a); };
 });
