@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-30}"
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(fuzz_gguf fuzz_safetensors fuzz_torch_zip fuzz_hf_config); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(fuzz_gguf fuzz_safetensors fuzz_torch_zip fuzz_hf_config fuzz_tokenizer fuzz_tools); fi
 build=build-fuzz
 fx=tests/fixtures/formats
 
@@ -32,7 +32,16 @@ d="$fx/hf_bin_f16"
   cat "$d/added_tokens.json"; printf '\0'; cat "$d/special_tokens_map.json"; printf '\0'; cat "$d/tokenizer_config.json"
 } > "$build/corpus/fuzz_hf_config/seed_folder"
 
+# text targets: a few typical inputs (Commands lines, arithmetic, equations, chat text with markers)
+mkdir -p "$build/corpus/fuzz_tools" "$build/corpus/fuzz_tokenizer"
+printf '%s' 'Calculate("2^10"), Search("x y"), Solve("x+y=3;x-y=1")' > "$build/corpus/fuzz_tools/seed_calls"
+printf '%s' '1. Calculate("sqrt(2)*pi")  # note' > "$build/corpus/fuzz_tools/seed_numbered"
+printf '%s' '9^9^9 // 3 + ceil(2.5) % 7' > "$build/corpus/fuzz_tools/seed_calc"
+printf '%s' '100*pi=4/3*pi*r^3' > "$build/corpus/fuzz_tools/seed_solve"
+printf '%s' $'<|Human|>: hi<eoh>\n<|MOSS|>:    indented\t\tok 中文 <eom>' > "$build/corpus/fuzz_tokenizer/seed_chat"
+
 mkdir -p "$build/artifacts"
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 status=0
 for t in "${targets[@]}"; do
   echo "== $t: ${secs}s"
