@@ -4,7 +4,8 @@
 // Tokenizes N MOSS-003 SFT conversations (text = meta_instruction + every field of every turn, in
 // the file's order; markers such as <eoh> are special tokens), takes a window of T tokens from each,
 // runs the reference and every model over each window in one prefill, and reports per model the
-// relative RMS error of the logits, top-1 agreement and mean KL(ref || model) (model/quality.h).
+// relative RMS error of the logits, top-1 agreement, mean KL(ref || model) and top-1 agreement over
+// the positions the reference decides by at least --margin (model/quality.h).
 // The window starts where the turns begin (the meta instruction is the same in every file, so
 // windows over it would all be one text), or earlier if the text is shorter. With --texts-file
 // each line is one JSON string, evaluated from its first token. With --json the last stdout line
@@ -35,6 +36,7 @@ struct QualityArgs {
   std::string ref, sft_dir, texts_file;
   std::vector<std::string> models;
   int texts = 8, tokens = 64, threads = 0;
+  double margin = 0.1;
   bool json_out = false;
 };
 
@@ -105,6 +107,7 @@ int run_quality(const QualityArgs& a) {
   if (a.models.empty()) fail("give at least one --model to compare with the reference");
   if (a.texts < 1 || a.texts > 100000) fail("--texts must be in 1..100000");
   if (a.tokens < 1) fail("--tokens-per-text must be at least 1");
+  if (!(a.margin >= 0)) fail("--margin must be >= 0");
   std::vector<Text> texts;
   if (!a.texts_file.empty()) {
     texts = file_texts(a.texts_file, a.texts);
@@ -134,10 +137,12 @@ int run_quality(const QualityArgs& a) {
   }
   ref.reset();  // one model in memory at a time
 
-  json report = {{"reference", a.ref}, {"texts", texts.size()}, {"positions", positions}, {"models", json::array()}};
-  std::printf("reference %s: %zu texts, %lld positions, %lld logits each\n", a.ref.c_str(), texts.size(),
-              static_cast<long long>(positions), static_cast<long long>(V));
-  std::printf("%-40s %12s %9s %12s\n", "model", "rel. RMS", "top-1", "mean KL");
+  json report = {{"reference", a.ref},   {"texts", texts.size()}, {"positions", positions},
+                 {"margin", a.margin}, {"models", json::array()}};
+  std::printf("reference %s: %zu texts, %lld positions, %lld logits each; 'decided' = top-1 over the positions\n"
+              "where the reference's best logit leads the runner-up by >= %g\n",
+              a.ref.c_str(), texts.size(), static_cast<long long>(positions), static_cast<long long>(V), a.margin);
+  std::printf("%-40s %10s %8s %11s %10s\n", "model", "rel. RMS", "top-1", "mean KL", "decided");
   for (const auto& path : a.models) {
     auto m = Model::load(path, a.threads);
     if (m->config().n_vocab != V)
@@ -146,15 +151,18 @@ int run_quality(const QualityArgs& a) {
     for (size_t i = 0; i < windows.size(); ++i) {
       if (static_cast<int64_t>(windows[i].size()) > m->config().n_ctx)
         fail("--tokens-per-text ", a.tokens, " does not fit the context length ", m->config().n_ctx, " of ", path);
-      accumulate_quality(ref_logits[i], prefill_logits(*m, windows[i]), V, s);
+      accumulate_quality(ref_logits[i], prefill_logits(*m, windows[i]), V, s, a.margin);
     }
-    std::printf("%-40s %12.6f %8.2f%% %12.3e\n", path.c_str(), s.rel_rms(), 100.0 * s.top1_agreement(), s.mean_kl());
+    std::printf("%-40s %10.6f %7.2f%% %11.3e %9.2f%%\n", path.c_str(), s.rel_rms(), 100.0 * s.top1_agreement(), s.mean_kl(),
+                100.0 * s.decided_top1_agreement());
     std::fflush(stdout);
     report["models"].push_back({{"model", path},
                                 {"rel_rms", s.rel_rms()},
                                 {"top1_agreement", s.top1_agreement()},
                                 {"mean_kl", s.mean_kl()},
-                                {"positions", s.positions}});
+                                {"positions", s.positions},
+                                {"decided_top1_agreement", s.decided_top1_agreement()},
+                                {"decided_positions", s.decided_positions}});
   }
   if (a.json_out) std::printf("%s\n", report.dump().c_str());
   return 0;
@@ -172,6 +180,8 @@ const CommandRegistration reg(
                                  "folder of MOSS-003 SFT conversation JSON files (default: "
                                  "shared/data/moss-003-sft/conversations beside the checkout)");
       sub.add_option("--texts-file", a->texts_file, "texts instead: one JSON string per line")->excludes(sft);
+      sub.add_option("--margin", a->margin,
+                     "top-1 'decided': only positions where the reference's top-1 logit leads by this much (default 0.1)");
       sub.add_option("-t,--threads", a->threads, "worker threads (default: all cores)");
       sub.add_flag("--json", a->json_out, "print one JSON object as the last line");
       return [a] { return run_quality(*a); };
