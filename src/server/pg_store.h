@@ -1,9 +1,13 @@
 // PostgreSQL implementation of Store (libpq), built when libpq is found (MOSS_HAVE_POSTGRES). Same
-// tables as SqliteStore (schema in pg_store.cpp; only the identity-column spelling differs), one
-// connection guarded by a mutex, a transaction per write, parameters always bound (never spliced).
-// A broken connection is reconnected on the next call (see run() in pg_store.cpp).
+// tables as SqliteStore (schema in pg_store.cpp; only the identity-column spelling differs), a
+// transaction per write, parameters always bound (never spliced). The HTTP server calls the store
+// from its worker threads: each call borrows one of at most kMaxSessions connections (opened when
+// first needed), so a slow round trip to a remote server does not hold up the other requests. A
+// broken connection is reconnected on its next use (see run() in pg_store.cpp).
 // An optional schema name keeps several deployments (or test runs) apart in one database.
 #pragma once
+#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -25,6 +29,7 @@ class PgStore : public Store {
   PgStore& operator=(const PgStore&) = delete;
 
   static constexpr int kSchemaVersion = 1;
+  static constexpr size_t kMaxSessions = 8;
   // Drops a schema and everything in it (tests clean up with this).
   static void drop_schema(const std::string& url, const std::string& schema);
 
@@ -49,17 +54,25 @@ class PgStore : public Store {
 
  private:
   class Result;
-  Result run(const char* sql, const std::vector<std::string>& params = {});
-  pg_result* exec(const char* sql, const std::vector<std::string>& params);
-  void setup_session();
-  void reconnect();
-  void migrate();
-  std::optional<ConversationRow> conversation_locked(int64_t user_id, const std::string& id);
+  class Lease;
+  struct Session {  // one connection; used by one call at a time
+    pg_conn* conn = nullptr;  // null until first used
+    bool in_tx = false;       // between a BEGIN and its COMMIT/ROLLBACK (a broken connection hides this)
+    ~Session();
+  };
+  Result run(Session& s, const char* sql, const std::vector<std::string>& params = {});
+  pg_result* exec(Session& s, const char* sql, const std::vector<std::string>& params);
+  void setup_session(Session& s);
+  void reconnect(Session& s);
+  void migrate(Session& s);
+  std::optional<ConversationRow> conversation_locked(Session& s, int64_t user_id, const std::string& id);
 
-  pg_conn* conn_ = nullptr;
-  std::string schema_;
-  bool in_tx_ = false;  // between a BEGIN and its COMMIT/ROLLBACK (a broken connection hides this)
-  std::mutex mu_;
+  std::string url_;
+  std::string schema_;  // validated; "" = the default search path
+  std::mutex mu_;       // guards the pool below
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Session>> sessions_;
+  std::vector<Session*> idle_;
 };
 
 }  // namespace moss::server

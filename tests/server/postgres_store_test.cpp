@@ -3,6 +3,7 @@
 // PostgreSQL cases run in the postgres.* ctest variants (MOSS_TEST_STORE=postgres); in the SQLite
 // run they skip, saying where they run.
 #include <cstdlib>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -154,6 +155,39 @@ TEST_F(StoreExtra, PostgresReconnectsAfterTheSessionIsKilled) {
   EXPECT_EQ(s.conversation(a.id, cid)->title, "renamed");
   // Still in the test's schema, not the default one.
   EXPECT_EQ(admin.run("SELECT COUNT(*) FROM " + pg_schema_ + ".records"), "1");
+#endif
+}
+
+// The store serves calls on several connections: while one call waits on a row lock, another one
+// still goes through. (With one shared connection the second call would wait for the first.)
+TEST_F(StoreExtra, PostgresServesOtherCallsWhileOneWaits) {
+  MOSS_POSTGRES_ONLY();
+#ifdef MOSS_HAVE_POSTGRES
+  Admin locker(pg_url()), watcher(pg_url());
+  ASSERT_TRUE(locker.ok() && watcher.ok());
+  const std::string app = pg_schema_;
+  PgStore s(with_app_name(pg_url(), app), pg_schema_);
+  const std::string cid = "000000000000000000000000000000dd";
+  UserRow a = s.create_user("alice", sha256_hex("ka"), false);
+  s.create_conversation(a.id, cid, "t");
+
+  ASSERT_EQ(locker.run("BEGIN"), "");
+  ASSERT_EQ(locker.run("SELECT id FROM " + pg_schema_ + ".conversations WHERE id = $1 FOR UPDATE", {cid}), cid);
+  std::thread writer([&] { s.append_record(a.id, cid, {"q", "", "", "", "a"}, "stop", {1, 1}, false); });
+  // Wait (bounded) until the append is blocked on the lock.
+  const bool blocked = eventually([&] {
+    return watcher.run("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                       {app}) == "1";
+  });
+  auto reader = std::async(std::launch::async, [&] { return s.list_users().size(); });
+  // Bounded so that a store with one connection fails here instead of hanging the test.
+  const bool served = reader.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  locker.run("COMMIT");
+  writer.join();
+  EXPECT_TRUE(blocked);
+  EXPECT_TRUE(served) << "a call waited for another call's connection";
+  EXPECT_EQ(reader.get(), 1u);
+  EXPECT_EQ(s.records(a.id, cid).size(), 1u);
 #endif
 }
 
