@@ -1,5 +1,6 @@
 // Store behaviour beyond the shared suite: appends from many threads at once (both backends), and
-// PostgreSQL-only cases: a killed connection is reconnected, a newer schema is refused. The
+// PostgreSQL-only cases: a killed connection is reconnected, calls are served on several
+// connections (one waiting on a lock holds up no other), a newer schema is refused. The
 // PostgreSQL cases run in the postgres.* ctest variants (MOSS_TEST_STORE=postgres); in the SQLite
 // run they skip, saying where they run.
 #include <cstdlib>
