@@ -80,6 +80,14 @@ void Conversation::clear() {
   reset_tokens();
 }
 
+void Conversation::configure_turn(const SamplingParams& sampling, size_t max_new_tokens,
+                                  const std::atomic<bool>* cancel) {
+  options_.sampling = sampling;
+  sampler_ = Sampler(sampling);
+  if (max_new_tokens > 0) options_.max_new_tokens = max_new_tokens;
+  options_.cancel = cancel;
+}
+
 void Conversation::set_plugins(const PluginSet& plugins) {
   options_.plugins = plugins;
   commands_mask_.reset();  // it refers to the grammar of the old plugin set

@@ -96,6 +96,9 @@ class Conversation {
   // Appends finished turns (e.g. a stored conversation) without generating; they are evaluated
   // with the next turn. Oldest turns are dropped if they do not fit, as in send().
   void restore(const std::vector<Turn>& turns);
+  // Per-turn settings for a long-lived conversation (the server reuses one across requests):
+  // sampling (re-seeds the sampler), the per-stage token limit and the cancel flag.
+  void configure_turn(const SamplingParams& sampling, size_t max_new_tokens, const std::atomic<bool>* cancel);
   bool cancelled() const { return options_.cancel && options_.cancel->load(std::memory_order_relaxed); }
   // Forgets the turns (the meta instruction stays evaluated).
   void clear();

@@ -47,6 +47,9 @@ struct TurnRequest {
   // engine decides how to use this (e.g. append it to the meta instruction).
   std::string system_prompt;
   SamplingParams sampling;
+  // Constrained decoding of the plugin Commands stage (issue: plugin control); unset = the
+  // engine's default (on).
+  std::optional<bool> constrain_commands;
   // Set by the server when the client disconnects or asks to stop; the engine checks it between
   // tokens and then finishes early with finish_reason "cancelled".
   const std::atomic<bool>* cancel = nullptr;
