@@ -142,7 +142,7 @@ int run_quality(const QualityArgs& a) {
   std::printf("reference %s: %zu texts, %lld positions, %lld logits each; 'decided' = top-1 over the positions\n"
               "where the reference's best logit leads the runner-up by >= %g\n",
               a.ref.c_str(), texts.size(), static_cast<long long>(positions), static_cast<long long>(V), a.margin);
-  std::printf("%-40s %10s %8s %11s %10s\n", "model", "rel. RMS", "top-1", "mean KL", "decided");
+  std::printf("%-40s %10s %8s %11s %9s %s\n", "model", "rel. RMS", "top-1", "mean KL", "decided", "(positions)");
   for (const auto& path : a.models) {
     auto m = Model::load(path, a.threads);
     if (m->config().n_vocab != V)
@@ -153,8 +153,10 @@ int run_quality(const QualityArgs& a) {
         fail("--tokens-per-text ", a.tokens, " does not fit the context length ", m->config().n_ctx, " of ", path);
       accumulate_quality(ref_logits[i], prefill_logits(*m, windows[i]), V, s, a.margin);
     }
-    std::printf("%-40s %10.6f %7.2f%% %11.3e %9.2f%%\n", path.c_str(), s.rel_rms(), 100.0 * s.top1_agreement(), s.mean_kl(),
-                100.0 * s.decided_top1_agreement());
+    char decided[32] = "      n/a";  // no position decided: no figure rather than a vacuous 100%
+    if (s.decided_positions > 0) std::snprintf(decided, sizeof decided, "%8.2f%%", 100.0 * s.decided_top1_agreement());
+    std::printf("%-40s %10.6f %7.2f%% %11.3e %s (%lld)\n", path.c_str(), s.rel_rms(), 100.0 * s.top1_agreement(), s.mean_kl(),
+                decided, static_cast<long long>(s.decided_positions));
     std::fflush(stdout);
     report["models"].push_back({{"model", path},
                                 {"rel_rms", s.rel_rms()},
