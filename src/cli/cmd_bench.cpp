@@ -14,8 +14,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -305,7 +305,8 @@ const CommandRegistration kRegister{
       sub.add_flag("--json", o->json, "print one JSON object as the last line");
       sub.add_flag("--kernels", o->kernels, "benchmark the matmuls of the --shape alone (no model file)");
       sub.add_option("--make-model", o->make_model, "write a random-weight benchmark model to this GGUF file");
-      sub.add_option("--shape", o->shape, "small (1.24B), moss16b (16.7B), tiny or tiny-chat, for --kernels / --make-model");
+      sub.add_option("--shape", o->shape,
+                     "small (1.24B), moss16b (16.7B), tiny or tiny-chat, for --kernels / --make-model");
       sub.add_option("--layers", o->layers,
                      "--kernels: allocate only this many distinct layers and cycle through them");
       sub.add_option("--bandwidth-mib", o->bandwidth_mib, "buffer read to measure the bandwidth (default 1024 MiB)");

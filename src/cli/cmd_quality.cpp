@@ -58,7 +58,8 @@ json read_json_file(const fs::path& p) {
 std::vector<Text> sft_texts(const std::string& dir, int n) {
   std::vector<fs::path> files;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
     if (it->is_regular_file() && it->path().extension() == ".json") files.push_back(it->path());
   if (ec) fail("cannot list ", dir, ": ", ec.message());
   if (files.empty()) fail("no conversation files (*.json) under ", dir);
@@ -129,7 +130,8 @@ int run_quality(const QualityArgs& a) {
     if (all.empty()) fail(t.name, ": the text has no tokens");
     const size_t T = std::min(all.size(), static_cast<size_t>(a.tokens));
     const size_t start = std::min(prefix.size(), all.size() - T);
-    windows.emplace_back(all.begin() + static_cast<std::ptrdiff_t>(start), all.begin() + static_cast<std::ptrdiff_t>(start + T));
+    windows.emplace_back(all.begin() + static_cast<std::ptrdiff_t>(start),
+                         all.begin() + static_cast<std::ptrdiff_t>(start + T));
     if (static_cast<int64_t>(T) > ref->config().n_ctx)
       fail("--tokens-per-text ", a.tokens, " does not fit the reference's context length ", ref->config().n_ctx);
     ref_logits.push_back(prefill_logits(*ref, windows.back()));
@@ -137,11 +139,15 @@ int run_quality(const QualityArgs& a) {
   }
   ref.reset();  // one model in memory at a time
 
-  json report = {{"reference", a.ref},   {"texts", texts.size()}, {"positions", positions},
-                 {"margin", a.margin}, {"models", json::array()}};
-  std::printf("reference %s: %zu texts, %lld positions, %lld logits each; 'decided' = top-1 over the positions\n"
-              "where the reference's best logit leads the runner-up by >= %g\n",
-              a.ref.c_str(), texts.size(), static_cast<long long>(positions), static_cast<long long>(V), a.margin);
+  json report = {{"reference", a.ref},
+                 {"texts", texts.size()},
+                 {"positions", positions},
+                 {"margin", a.margin},
+                 {"models", json::array()}};
+  std::printf(
+      "reference %s: %zu texts, %lld positions, %lld logits each; 'decided' = top-1 over the positions\n"
+      "where the reference's best logit leads the runner-up by >= %g\n",
+      a.ref.c_str(), texts.size(), static_cast<long long>(positions), static_cast<long long>(V), a.margin);
   std::printf("%-40s %10s %8s %11s %9s %s\n", "model", "rel. RMS", "top-1", "mean KL", "decided", "(positions)");
   for (const auto& path : a.models) {
     auto m = Model::load(path, a.threads);
@@ -155,8 +161,8 @@ int run_quality(const QualityArgs& a) {
     }
     char decided[32] = "      n/a";  // no position decided: no figure rather than a vacuous 100%
     if (s.decided_positions > 0) std::snprintf(decided, sizeof decided, "%8.2f%%", 100.0 * s.decided_top1_agreement());
-    std::printf("%-40s %10.6f %7.2f%% %11.3e %s (%lld)\n", path.c_str(), s.rel_rms(), 100.0 * s.top1_agreement(), s.mean_kl(),
-                decided, static_cast<long long>(s.decided_positions));
+    std::printf("%-40s %10.6f %7.2f%% %11.3e %s (%lld)\n", path.c_str(), s.rel_rms(), 100.0 * s.top1_agreement(),
+                s.mean_kl(), decided, static_cast<long long>(s.decided_positions));
     std::fflush(stdout);
     report["models"].push_back({{"model", path},
                                 {"rel_rms", s.rel_rms()},
@@ -171,8 +177,7 @@ int run_quality(const QualityArgs& a) {
 }
 
 const CommandRegistration reg(
-    "quality", "compare models' logits with a reference model's on SFT texts (rel. RMS, top-1, KL)",
-    [](CLI::App& sub) {
+    "quality", "compare models' logits with a reference model's on SFT texts (rel. RMS, top-1, KL)", [](CLI::App& sub) {
       auto a = std::make_shared<QualityArgs>();
       sub.add_option("--ref", a->ref, "reference model (e.g. the f32 or f16 GGUF)")->required();
       sub.add_option("-m,--model", a->models, "model to compare (repeatable)")->required();
@@ -182,8 +187,9 @@ const CommandRegistration reg(
                                  "folder of MOSS-003 SFT conversation JSON files (default: "
                                  "shared/data/moss-003-sft/conversations beside the checkout)");
       sub.add_option("--texts-file", a->texts_file, "texts instead: one JSON string per line")->excludes(sft);
-      sub.add_option("--margin", a->margin,
-                     "top-1 'decided': only positions where the reference's top-1 logit leads by this much (default 0.1)");
+      sub.add_option(
+          "--margin", a->margin,
+          "top-1 'decided': only positions where the reference's top-1 logit leads by this much (default 0.1)");
       sub.add_option("-t,--threads", a->threads, "worker threads (default: all cores)");
       sub.add_flag("--json", a->json_out, "print one JSON object as the last line");
       return [a] { return run_quality(*a); };

@@ -43,7 +43,8 @@ void accumulate_quality(std::span<const float> ref, std::span<const float> logit
                         double margin) {
   if (n_vocab <= 0 || ref.size() != logits.size() || ref.size() % static_cast<size_t>(n_vocab) != 0)
     fail("quality: logits of ", logits.size(), " and ", ref.size(), " values do not form rows of ", n_vocab);
-  if (s.n_vocab != 0 && s.n_vocab != n_vocab) fail("quality: rows of ", n_vocab, " logits added to rows of ", s.n_vocab);
+  if (s.n_vocab != 0 && s.n_vocab != n_vocab)
+    fail("quality: rows of ", n_vocab, " logits added to rows of ", s.n_vocab);
   s.n_vocab = n_vocab;
   const size_t V = static_cast<size_t>(n_vocab);
   for (size_t row = 0; row < ref.size() / V; ++row) {

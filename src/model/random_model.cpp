@@ -60,9 +60,10 @@ std::vector<std::string> byte_symbols() {
 
 // The first 32 merges of GPT-2's vocab.bpe: enough that common English words become fewer tokens
 // than bytes, so the BPE path is exercised.
-constexpr const char* kBuiltinMerges[] = {
-    "Ġ t", "Ġ a", "h e", "i n", "r e", "o n", "Ġt he", "e r", "Ġ s", "a t", "Ġ w", "Ġ o", "e n", "Ġ c", "i t", "i s",
-    "a n", "o r", "e s", "Ġ b", "e d", "Ġ f", "in g", "Ġ p", "o u", "Ġa n", "a l", "a r", "Ġt o", "Ġ m", "Ġo f", "Ġ in"};
+constexpr const char* kBuiltinMerges[] = {"Ġ t", "Ġ a",  "h e", "i n", "r e",  "o n", "Ġt he", "e r",
+                                          "Ġ s", "a t",  "Ġ w", "Ġ o", "e n",  "Ġ c", "i t",   "i s",
+                                          "a n", "o r",  "e s", "Ġ b", "e d",  "Ġ f", "in g",  "Ġ p",
+                                          "o u", "Ġa n", "a l", "a r", "Ġt o", "Ġ m", "Ġo f",  "Ġ in"};
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -82,14 +83,20 @@ HfTokenizerFiles moss_files(std::string vocab_json, std::string merges_txt, int6
   const char* markers[] = {"<eoh>", "<eom>", "<eot>", "<eoc>", "<eor>"};
   for (int i = 0; i < 5; ++i) added[markers[i]] = n_base + 38 + i;
   auto added_token = [](const char* content) {
-    return json{{"content", content}, {"lstrip", false}, {"normalized", true}, {"rstrip", false}, {"single_word", false}};
+    return json{
+        {"content", content}, {"lstrip", false}, {"normalized", true}, {"rstrip", false}, {"single_word", false}};
   };
   json special = {{"bos_token", "<|endoftext|>"}, {"eos_token", added_token("<eom>")}, {"unk_token", "<|endoftext|>"}};
   special["additional_special_tokens"] = json::array();
   for (const char* m : markers) special["additional_special_tokens"].push_back(added_token(m));
-  const json config = {{"add_bos_token", false},     {"add_prefix_space", false}, {"bos_token", "<|endoftext|>"},
-                       {"eos_token", "<eom>"},        {"errors", "replace"},       {"pad_token", nullptr},
-                       {"tokenizer_class", "MossTokenizer"}, {"unk_token", "<|endoftext|>"}};
+  const json config = {{"add_bos_token", false},
+                       {"add_prefix_space", false},
+                       {"bos_token", "<|endoftext|>"},
+                       {"eos_token", "<eom>"},
+                       {"errors", "replace"},
+                       {"pad_token", nullptr},
+                       {"tokenizer_class", "MossTokenizer"},
+                       {"unk_token", "<|endoftext|>"}};
   return {std::move(vocab_json), std::move(merges_txt), added.dump(), special.dump(), config.dump()};
 }
 
@@ -111,17 +118,28 @@ struct GgufOut {
   }
   void value(const MetaValue& v) {
     switch (v.type) {
-      case MetaType::U32: put<uint32_t>(static_cast<uint32_t>(v.i)); break;
-      case MetaType::I32: put<int32_t>(static_cast<int32_t>(v.i)); break;
-      case MetaType::F32: put<float>(static_cast<float>(v.f)); break;
-      case MetaType::BOOL: put<uint8_t>(v.i ? 1 : 0); break;
-      case MetaType::STRING: str(v.s); break;
+      case MetaType::U32:
+        put<uint32_t>(static_cast<uint32_t>(v.i));
+        break;
+      case MetaType::I32:
+        put<int32_t>(static_cast<int32_t>(v.i));
+        break;
+      case MetaType::F32:
+        put<float>(static_cast<float>(v.f));
+        break;
+      case MetaType::BOOL:
+        put<uint8_t>(v.i ? 1 : 0);
+        break;
+      case MetaType::STRING:
+        str(v.s);
+        break;
       case MetaType::ARRAY:
         put<uint32_t>(static_cast<uint32_t>(v.elem_type));
         put<uint64_t>(v.array.size());
         for (const auto& e : v.array) value(e);
         break;
-      default: fail("random model: unexpected metadata type ", static_cast<uint32_t>(v.type));  // not produced here
+      default:
+        fail("random model: unexpected metadata type ", static_cast<uint32_t>(v.type));  // not produced here
     }
   }
   void pad(uint64_t at) {

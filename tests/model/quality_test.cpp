@@ -42,7 +42,7 @@ TEST(Quality, AccumulateByHand) {
   QualityStats s;
   accumulate_quality(ref, model, 2, s);
   EXPECT_EQ(s.positions, 2);
-  EXPECT_DOUBLE_EQ(s.top1_agreement(), 0.5);             // row 0 agrees, row 1 does not
+  EXPECT_DOUBLE_EQ(s.top1_agreement(), 0.5);              // row 0 agrees, row 1 does not
   EXPECT_DOUBLE_EQ(s.rel_rms(), std::sqrt(18.0 / 14.0));  // (9 + 9) / (1 + 4 + 9)
   // row 1: log p - log q = (3, -3), so KL = 3 (p0 - p1) = 3 tanh(3/2); mean over two rows
   EXPECT_NEAR(s.mean_kl(), 1.5 * std::tanh(1.5), 1e-12);
@@ -71,7 +71,8 @@ class QualityFixture : public ::testing::Test {
   // fields; the window of up to n_ctx tokens starts where the turns begin (as `moss quality`).
   static std::vector<std::vector<int32_t>> windows(const Tokenizer& tok, size_t n_ctx) {
     std::vector<fs::path> files;
-    for (const auto& e : fs::recursive_directory_iterator(std::string(MOSS_SHARED_DIR) + "/data/moss-003-sft/conversations"))
+    for (const auto& e :
+         fs::recursive_directory_iterator(std::string(MOSS_SHARED_DIR) + "/data/moss-003-sft/conversations"))
       if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
     std::sort(files.begin(), files.end());
     std::vector<std::vector<int32_t>> out;
@@ -87,7 +88,8 @@ class QualityFixture : public ::testing::Test {
             body += c["chat"]["turn_" + std::to_string(k)][field].get<std::string>();
       const auto all = tok.encode(meta + body, true);
       const size_t T = std::min(all.size(), n_ctx), start = std::min(tok.encode(meta, true).size(), all.size() - T);
-      out.emplace_back(all.begin() + static_cast<std::ptrdiff_t>(start), all.begin() + static_cast<std::ptrdiff_t>(start + T));
+      out.emplace_back(all.begin() + static_cast<std::ptrdiff_t>(start),
+                       all.begin() + static_cast<std::ptrdiff_t>(start + T));
     }
     return out;
   }

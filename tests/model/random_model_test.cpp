@@ -93,7 +93,7 @@ TEST_F(RandomModel, Gpt2VocabularyFromAFolder) {
   const Tokenizer tok = Tokenizer::from_metadata(meta);
   EXPECT_EQ(tok.n_tokens(), 50257 + 43);
   EXPECT_EQ(tok.bos_id(), 50256);
-  EXPECT_EQ(tok.eos_id(), 50257 + 39);  // <eom>
+  EXPECT_EQ(tok.eos_id(), 50257 + 39);                                       // <eom>
   EXPECT_EQ(tok.encode("Hello world"), (std::vector<int32_t>{15496, 995}));  // GPT-2's ids
   // 50,300 tokens do not fit the tiny shape's 512 rows: a clear error and no file left behind
   EXPECT_THROW(write_random_model(path("g.gguf"), random_model_shape("tiny"), DType::F32, 1, dir), Error);
