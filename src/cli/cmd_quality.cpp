@@ -69,15 +69,20 @@ std::vector<Text> sft_texts(const std::string& dir, int n) {
   for (size_t i = 0; i < count; ++i) {
     const fs::path& p = files[i * files.size() / count];
     const json c = read_json_file(p);
-    Text t{p.filename().string(), c.value("meta_instruction", std::string()), {}};
-    if (!c.contains("chat") || !c["chat"].is_object()) fail(p.string(), ": no \"chat\" object");
-    for (int k = 1; c["chat"].contains("turn_" + std::to_string(k)); ++k) {
-      const json& turn = c["chat"]["turn_" + std::to_string(k)];
-      if (!turn.is_object()) fail(p.string(), ": turn_", k, " is not an object");
-      // nlohmann::json orders keys alphabetically, so the field order of a turn is the MOSS one (spec's
-      // five fields; two-field conversations have Human and MOSS only).
-      for (const char* field : {"Human", "Inner Thoughts", "Commands", "Tool Responses", "MOSS"})
-        if (turn.contains(field) && turn[field].is_string()) t.body += turn[field].get<std::string>();
+    Text t;
+    try {
+      t = {p.filename().string(), c.value("meta_instruction", std::string()), {}};
+      if (!c.contains("chat") || !c["chat"].is_object()) fail(p.string(), ": no \"chat\" object");
+      for (int k = 1; c["chat"].contains("turn_" + std::to_string(k)); ++k) {
+        const json& turn = c["chat"]["turn_" + std::to_string(k)];
+        if (!turn.is_object()) fail(p.string(), ": turn_", k, " is not an object");
+        // The fields in MOSS's turn order, not the file's key order (nlohmann::json sorts keys);
+        // conversations without plugins have Human and MOSS only.
+        for (const char* field : {"Human", "Inner Thoughts", "Commands", "Tool Responses", "MOSS"})
+          if (turn.contains(field) && turn[field].is_string()) t.body += turn[field].get<std::string>();
+      }
+    } catch (const json::exception& e) {  // a field of the wrong JSON type
+      fail(p.string(), ": not a MOSS SFT conversation: ", e.what());
     }
     out.push_back(std::move(t));
   }
