@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the PostgreSQL server the store tests also run against (scripts/start_postgres.sh)
   postgresql
+  # the browser the web UI's end-to-end test drives (playwright-core, no downloaded browser)
+  chromium
   # fixture generators (reference implementation from the spec) and the JS tokenizer oracle
   python3 python3-torch python3-numpy
 )

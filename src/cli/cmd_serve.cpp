@@ -11,6 +11,8 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "server/fake_engine.h"
+#include "model/random_model.h"  // find_beside_checkout
+#include "server/model_engine.h"
 #include "server/server.h"
 #include "server/store.h"
 #include "util/error.h"
@@ -23,6 +25,8 @@ struct ServeOptions {
   std::string db = "sqlite:moss.db";
   int fake_delay_ms = 20;
   server::ServerConfig config;
+  server::ModelEngineOptions engine;
+  bool no_constrain = false;
 };
 
 std::unique_ptr<server::ChatEngine> make_engine(const ServeOptions& o) {
@@ -30,8 +34,11 @@ std::unique_ptr<server::ChatEngine> make_engine(const ServeOptions& o) {
   if (model.rfind("fake:", 0) == 0)
     return std::make_unique<server::FakeEngine>(std::chrono::milliseconds(o.fake_delay_ms),
                                                 model.size() > 5 ? model.substr(5) : "moss-fake");
-  // The model-backed engine (continuous batching over src/chat) plugs in here.
-  fail("serving a model file is not wired in yet; use -m fake: for the demo engine");
+  server::ModelEngineOptions e = o.engine;
+  e.model_path = model;
+  e.threads = o.model_opts.threads;
+  e.constrain_commands = !o.no_constrain;
+  return std::make_unique<server::ModelEngine>(e);
 }
 
 int run_serve(ServeOptions& o) {
@@ -43,12 +50,13 @@ int run_serve(ServeOptions& o) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  if (o.config.web_root.empty()) o.config.web_root = find_beside_checkout("web/dist");  // "" if not built
   auto engine = make_engine(o);
   auto store = server::open_store(o.db);
   server::Server srv(o.config, *store, *engine);
   const int port = srv.start();
-  std::fprintf(stderr, "moss serve: %s on http://%s:%d (db %s)%s\n", engine->model_name().c_str(),
-               o.config.host.c_str(), port, o.db.c_str(),
+  std::fprintf(stderr, "moss serve: %s on http://%s:%d (db %s, web UI %s)%s\n", engine->model_name().c_str(),
+               o.config.host.c_str(), port, o.db.c_str(), o.config.web_root.empty() ? "not built" : o.config.web_root.c_str(),
                srv.open_mode() ? " -- open mode: no API keys exist, loopback only" : "");
   int sig = 0;
   sigwait(&set, &sig);
@@ -79,6 +87,19 @@ const CommandRegistration kRegistration{
           ->capture_default_str();
       sub.add_option("--fake-delay-ms", o->fake_delay_ms, "per-token delay of the fake: engine")->capture_default_str();
       sub.add_flag("--log", c.log_requests, "log one line per request to stderr");
+      sub.add_option("--web-root", c.web_root, "folder with the built web UI, served at / (default: web/dist of the source tree if built)");
+      auto& e = o->engine;
+      sub.add_option("--plugin-config", e.plugin_config, "JSON with the search / text2image backends (docs/plugins.md)");
+      sub.add_flag("--image-stub", e.image_stub, "Text2Image reports success without generating (demo)");
+      sub.add_option("--layout", e.layout, "turn layout: auto (five-field iff plugins requested), five (plugin model), two (sft model)")
+          ->check(CLI::IsMember({"auto", "five", "two"}))
+          ->capture_default_str();
+      sub.add_option("--max-batch-tokens", e.max_batch_tokens, "tokens per batched forward step (prefills are chunked)")
+          ->capture_default_str();
+      sub.add_option("--cached-conversations", e.max_cached_conversations, "conversations whose KV cache is kept between turns")
+          ->capture_default_str();
+      sub.add_flag("--no-constrain-commands", o->no_constrain,
+                   "default for the Commands stage: unconstrained (requests may set constrain_commands)");
       return [o] { return run_serve(*o); };
     }};
 

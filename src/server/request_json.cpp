@@ -105,6 +105,12 @@ std::vector<std::string> read_plugins(const json& body) {
   return out;
 }
 
+std::optional<bool> read_constrain_commands(const json& body) {
+  if (!body.contains("constrain_commands") || body["constrain_commands"].is_null()) return std::nullopt;
+  if (!body["constrain_commands"].is_boolean()) http_fail(400, "invalid_value", "constrain_commands must be a boolean");
+  return body["constrain_commands"].get<bool>();
+}
+
 std::string read_prompt(const ServerContext& ctx, const json& v, const char* field) {
   if (!v.is_string()) http_fail(400, "invalid_value", std::string(field) + " must be a string");
   std::string s = v.get<std::string>();

@@ -47,7 +47,7 @@ void respond_turn(ServerContext& ctx, httplib::Response& res, std::shared_ptr<Pr
 }
 
 const std::set<std::string> kTurnFields = {"prompt", "stream", "max_length", "max_tokens", "top_p", "temperature",
-                                           "top_k", "repetition_penalty", "seed", "stop", "plugins"};
+                                           "top_k", "repetition_penalty", "seed", "stop", "plugins", "constrain_commands"};
 
 bool read_stream_flag(const json& body) {
   if (!body.contains("stream") || body["stream"].is_null()) return false;
@@ -66,6 +66,7 @@ void post_message(ServerContext& ctx, const httplib::Request& req, httplib::Resp
   plan.prompt = read_prompt(ctx, body["prompt"], "prompt");
   plan.sampling = read_sampling(ctx, body);
   plan.plugins = read_plugins(body);
+  plan.constrain_commands = read_constrain_commands(body);
   must_get(ctx, user, id);
   for (const auto& r : ctx.store.records(user.id, id)) plan.history.push_back(r.turn);
   respond_turn(ctx, res, prepare_turn(ctx, std::move(plan)), read_stream_flag(body));
@@ -82,6 +83,7 @@ void regenerate(ServerContext& ctx, const httplib::Request& req, httplib::Respon
   plan.conversation_id = id;
   plan.sampling = read_sampling(ctx, body);
   plan.plugins = read_plugins(body);
+  plan.constrain_commands = read_constrain_commands(body);
   must_get(ctx, user, id);
   auto records = ctx.store.records(user.id, id);
   if (records.empty()) http_fail(409, "nothing_to_regenerate", "the conversation has no answer to regenerate");

@@ -17,7 +17,7 @@ namespace moss::server {
 namespace {
 
 const std::set<std::string> kFields = {"prompt", "uid", "max_length", "max_tokens", "top_p", "temperature", "top_k",
-                                       "repetition_penalty", "seed", "stop", "plugins"};
+                                       "repetition_penalty", "seed", "stop", "plugins", "constrain_commands"};
 
 std::string local_time_string() {
   std::time_t t = std::time(nullptr);
@@ -37,6 +37,7 @@ std::shared_ptr<PreparedTurn> prepare(ServerContext& ctx, const httplib::Request
   plan.prompt = read_prompt(ctx, body["prompt"], "prompt");
   plan.sampling = read_sampling(ctx, body);
   plan.plugins = read_plugins(body);
+  plan.constrain_commands = read_constrain_commands(body);
   if (body.contains("uid") && !body["uid"].is_null()) {
     if (!body["uid"].is_string()) http_fail(400, "invalid_value", "uid must be a string");
     const std::string uid = body["uid"].get<std::string>();

@@ -19,7 +19,7 @@ const std::set<std::string> kChatFields = {
     // OpenAI fields accepted and ignored (documented): penalties and logprobs are not implemented
     "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
     // MOSS extensions
-    "top_k", "repetition_penalty", "plugins", "conversation_id"};
+    "top_k", "repetition_penalty", "plugins", "conversation_id", "constrain_commands"};
 
 std::string message_text(const json& m) {
   if (!m.contains("content") || m["content"].is_null()) return "";
@@ -97,6 +97,7 @@ void chat_completions(ServerContext& ctx, const httplib::Request& req, httplib::
   plan.user = user;
   plan.sampling = read_sampling(ctx, body);
   plan.plugins = read_plugins(body);
+  plan.constrain_commands = read_constrain_commands(body);
   read_messages(ctx, body, plan);
   if (body.contains("conversation_id") && !body["conversation_id"].is_null()) {
     // Continue a stored conversation: its records are the history; earlier messages are ignored.

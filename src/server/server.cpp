@@ -88,6 +88,9 @@ Server::Server(ServerConfig config, Store& store, ChatEngine& engine)
   const size_t threads = static_cast<size_t>(std::max(2, c.config.threads));
   c.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   c.http.set_payload_max_length(c.config.max_body_bytes);
+  // The web UI: static files (GET/HEAD only; API routes are not files, so they fall through).
+  if (!c.config.web_root.empty() && !c.http.set_mount_point("/", c.config.web_root))
+    fail("web root ", c.config.web_root, " is not a folder");
   c.http.set_read_timeout(c.config.read_timeout_s, 0);
   c.http.set_write_timeout(c.config.write_timeout_s, 0);
   c.http.set_keep_alive_max_count(100);

@@ -28,6 +28,7 @@ struct ServerConfig {
   std::string moderation_mode = "block";
   SamplingParams defaults;         // sampling when a request does not say
   bool log_requests = false;       // one line per request on stderr
+  std::string web_root;            // folder served at / (the web UI's build, web/dist); "" = none
 };
 
 struct ServerContext;  // server_context.h

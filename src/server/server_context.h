@@ -69,6 +69,8 @@ std::string sse_data(const std::string& data);                      // "data: ..
 // seed, max_tokens, max_length, stop) over the server defaults; 400 when out of range.
 SamplingParams read_sampling(const ServerContext& ctx, const json& body);
 std::vector<std::string> read_plugins(const json& body);
+// "constrain_commands": true/false (constrained decoding of the plugin Commands stage); absent = default.
+std::optional<bool> read_constrain_commands(const json& body);
 std::string read_prompt(const ServerContext& ctx, const json& value, const char* field);
 
 json record_json(const RecordRow& r);

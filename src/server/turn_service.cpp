@@ -55,6 +55,7 @@ TurnOutcome execute_turn(PreparedTurn& t, const std::function<bool(Stage, std::s
   rq.history = t.plan.history;
   rq.prompt = t.plan.prompt;
   rq.plugins = t.plan.plugins;
+  rq.constrain_commands = t.plan.constrain_commands;
   rq.system_prompt = t.plan.system_prompt;
   rq.sampling = t.plan.sampling;
   rq.cancel = &t.active->cancel;

@@ -2,6 +2,7 @@
 // (409 when busy), creates the conversation when needed, calls the engine with a cancel flag,
 // applies moderation, and commits the record before anything is acknowledged.
 #pragma once
+#include <optional>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -17,6 +18,7 @@ struct TurnPlan {
   std::vector<TurnRecord> history;   // what the engine sees before the prompt
   std::string prompt;
   std::vector<std::string> plugins;
+  std::optional<bool> constrain_commands;  // request field; unset = the engine's default
   std::string system_prompt;
   SamplingParams sampling;
   bool replace_last = false;         // regenerate: the new record replaces the last one

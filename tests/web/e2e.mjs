@@ -103,16 +103,25 @@ try {
   await page.waitForFunction(() => (document.querySelector('[data-record-id="live"] .answer')?.textContent || '').length > 10);
   await page.click('#stop');
   await page.waitForSelector('.stopped', { timeout: 20_000 });
-  const stoppedText = await page.locator('.turn').nth(1).locator('.answer').textContent();
-  check(!stoppedText.includes('word119'), 'stop ends the answer early');
+  const records = async () => {
+    const id = await page.evaluate(() => location.hash.slice(1));
+    return (await (await fetch(`${base}/api/conversations/${id}`)).json()).records;
+  };
+  const stoppedRecord = (await records())[1];
+  check(stoppedRecord.finish_reason === 'cancelled', 'stop ends the answer early and it is stored as cancelled');
   await page.screenshot({ path: path.join(artifacts, '03-stopped.png') });
 
-  // Regenerate the last answer: it runs to the end this time.
+  // Regenerate the last answer: it runs to the end this time and replaces the stopped record.
   await page.click('.turn:last-child .regenerate');
-  await page.waitForSelector('.turn:nth-child(2) .actions .regenerate', { timeout: 30_000 });
-  await page.waitForFunction(() => document.querySelectorAll('.turn').length === 2 && !document.querySelector('.typing'));
-  const regenerated = await page.locator('.turn').nth(1).locator('.answer').textContent();
-  check(regenerated.includes('word119'), 'regenerate replaces the last answer with a complete one');
+  await page.waitForSelector('.typing');
+  await page.waitForFunction(() => document.querySelectorAll('.turn').length === 2 && !document.querySelector('.typing'),
+    null, { timeout: 30_000 });
+  const after = await records();
+  check(after.length === 2 && after[1].id !== stoppedRecord.id && after[1].finish_reason === 'stop',
+    `regenerate replaces the stopped answer with a finished one (${after[1]?.finish_reason})`);
+  check((await page.locator('.turn:last-child .stopped').count()) === 0, 'the regenerated answer is not marked stopped');
+  const shown = await page.locator('.turn').nth(1).locator('.answer').textContent();
+  check(shown.trim() === after[1].answer.trim(), 'the page shows the stored regenerated answer');
 
   // Like the first answer.
   await page.click('.turn:first-child .like');

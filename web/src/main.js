@@ -150,13 +150,13 @@ function actions(record, last) {
     return b;
   };
   button(t('copy'), 'copy', () => navigator.clipboard?.writeText(record.answer || '').catch(() => {}));
-  const like = button(`👍 ${t('like')}`, `like ${record.rating === 'like' ? 'on' : ''}`, () => rate(record, 'like'));
-  const dislike = button(`👎 ${t('dislike')}`, `dislike ${record.rating === 'dislike' ? 'on' : ''}`, () =>
+  const like = button(t('like'), `like ${record.rating === 'like' ? 'on' : ''}`, () => rate(record, 'like'));
+  const dislike = button(t('dislike'), `dislike ${record.rating === 'dislike' ? 'on' : ''}`, () =>
     rate(record, 'dislike'),
   );
   like.setAttribute('aria-pressed', record.rating === 'like');
   dislike.setAttribute('aria-pressed', record.rating === 'dislike');
-  if (last) button(`↻ ${t('regenerate')}`, 'regenerate', () => regenerate());
+  if (last) button(t('regenerate'), 'regenerate', () => regenerate());
   return bar;
 }
 
