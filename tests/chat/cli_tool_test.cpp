@@ -22,7 +22,7 @@ std::string run(const std::string& args) {
 }
 
 TEST(CliTool, PrintsResultsBody) {
-  if (!std::filesystem::exists(MOSS_BINARY)) GTEST_SKIP() << "moss executable not built: " << MOSS_BINARY;
+  if (!std::filesystem::exists(MOSS_BINARY)) FAIL() << "build the moss executable first (cmake --build build): " << MOSS_BINARY;
   EXPECT_EQ(run("None"), "None\n");
   EXPECT_EQ(run("'Calculate(\"2^10\"), Solve(\"x+y=30;x-y=8\")'"),
             "Calculate(\"2^10\") => '1024'\nSolve(\"x+y=30;x-y=8\") =>\nx = 19\ny = 11\n");

@@ -32,7 +32,7 @@ Result run(const std::string& args) {
 class BenchCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(MOSS_BINARY)) GTEST_SKIP() << "moss executable not built";
+    if (!std::filesystem::exists(MOSS_BINARY)) FAIL() << "build the moss executable first (cmake --build build)";
     dir_ = std::filesystem::temp_directory_path() / ("moss_bench_cli_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }

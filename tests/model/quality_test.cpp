@@ -143,7 +143,7 @@ TEST_F(QualityFixture, Q8AgreesAtTop1WhereTheReferenceDecidesAndBeatsQ4) {
 
 // The command: a report per model, the JSON line, and --texts-file.
 TEST_F(QualityFixture, CommandReportsEveryModel) {
-  if (!fs::exists(MOSS_BINARY)) GTEST_SKIP() << "moss executable not built";
+  if (!fs::exists(MOSS_BINARY)) FAIL() << "build the moss executable first (cmake --build build)";
   const std::string texts = (dir_ / "texts.jsonl").string();
   std::ofstream(texts) << "\"<|Human|>: hello there<eoh>\\n<|MOSS|>: Hi!<eom>\\n\"\n\n\"a second text\"\n";
   const std::string out = (dir_ / "out.txt").string();

@@ -139,7 +139,7 @@ const std::set<std::string> kDataGaveUp = {
 TEST(Solver, ReproducesSftBlocks) {
   namespace fs = std::filesystem;
   fs::path base = fs::path(MOSS_SHARED_DIR) / "data/moss-003-sft/conversations/conversation_with_plugins";
-  if (!fs::exists(base)) GTEST_SKIP() << "no SFT data at " << base;
+  if (!fs::exists(base)) FAIL() << "the SFT data (../shared beside the checkout) is missing: " << base;
   const std::regex header(R"re(^Solve\("(.*)"\)(.*) =>$)re");
   int total = 0, same = 0, solved = 0, solved_same = 0;
   for (const char* sub : {"equation_solver", "mix"}) {

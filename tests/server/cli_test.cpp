@@ -34,7 +34,7 @@ class Cli : public ServerTest {
   void SetUp() override {
     ServerTest::SetUp();
     force_sqlite_ = true;  // the commands get a sqlite: path here
-    if (!std::filesystem::exists(MOSS_BINARY)) GTEST_SKIP() << "the moss binary is not built: " << MOSS_BINARY;
+    if (!std::filesystem::exists(MOSS_BINARY)) FAIL() << "build the moss executable first (cmake --build build): " << MOSS_BINARY;
   }
 };
 
