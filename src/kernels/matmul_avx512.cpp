@@ -30,14 +30,20 @@ namespace moss {
 namespace {
 #include "kernels/matmul_simd_impl.h"
 
-// ---- activation row layout: [K bytes q+128, padded to 64][pairs x 16 f32 scales][nb f32 d*sum(q)] ----
+// ---- activation row layout: [K bytes q+128, padded to 64][pairs x 16 f32 scales][nb f32 d*sum(q)]
+// [K bytes q (signed)][nb x 8 int32: -8 * (sum of q over each 4-byte lane)], sections 64-byte aligned.
+// The last two serve the q4_0 decode GEMV (gemv512_q4_0), which multiplies unsigned nibbles by signed
+// activations and takes the -8 offset of q4_0 from the activation side. ----
 struct ActLayout {
   int64_t nb, pairs;
-  size_t dp_off, ds_off, bytes;
+  size_t dp_off, ds_off, xs_off, c8_off, bytes;
   explicit ActLayout(int64_t K) : nb(K / 32), pairs((K / 32 + 1) / 2) {
-    dp_off = (static_cast<size_t>(K) + 63) / 64 * 64;
+    const size_t kb = (static_cast<size_t>(K) + 63) / 64 * 64;
+    dp_off = kb;
     ds_off = dp_off + static_cast<size_t>(pairs) * 64;
-    bytes = ds_off + (static_cast<size_t>(nb) * 4 + 63) / 64 * 64;
+    xs_off = ds_off + (static_cast<size_t>(nb) * 4 + 63) / 64 * 64;
+    c8_off = xs_off + kb;
+    bytes = c8_off + kb;
   }
 };
 
@@ -58,6 +64,10 @@ void quantize_act512(const float* x, uint8_t* row, int64_t K) {
     const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
     const __m256i q8 = _mm256_set_m128i(_mm512_cvtsepi32_epi8(q1), _mm512_cvtsepi32_epi8(q0));  // saturating
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 32 * b), _mm256_xor_si256(q8, _mm256_set1_epi8(-128)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + L.xs_off + 32 * b), q8);
+    const __m256i lane_sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), q8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + L.c8_off + 32 * b),
+                        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(lane_sums, 3)));
     _mm256_storeu_ps(dp + (b / 2) * 16 + (b % 2) * 8, _mm256_set1_ps(d));
     ds[b] = d * static_cast<float>(sum);
   }
@@ -156,6 +166,76 @@ void tile512(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_
     for (int r = 0; r < MX; ++r) y[r * ldy + j] = _mm512_reduce_add_ps(acc[j][r]);
 }
 
+// Decode (one activation row, one weight row): the same arithmetic as tile512<P, Block, 1, 1>, but
+// two block pairs per step into two accumulators, so consecutive pairs do not wait on each other's
+// FMA (one chain of dependent FMAs capped a core below its share of the memory bandwidth).
+template <class P, class Block>
+void gemv512(const uint8_t* act, const ActLayout& L, const uint8_t* w0, float* y) {
+  const Block* w = reinterpret_cast<const Block*>(w0);
+  const auto* dp = reinterpret_cast<const float*>(act + L.dp_off);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  auto pair = [&](int64_t b, __m512& acc) {
+    const __m512i wv = P::weights(w, b);
+    const __m512i dot = _mm512_dpbusd_epi32(neg_bias_correction(wv), _mm512_loadu_si512(act + 32 * b), wv);
+    const __m512 dw = pair_scale_f16(P::scale_bits(w, b), P::scale_bits(w, b + 1));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, _mm512_loadu_ps(dp + 8 * b)), acc);
+  };
+  int64_t b = 0;
+  for (; b + 4 <= L.nb; b += 4) pair(b, acc0), pair(b + 2, acc1);
+  if (b + 2 <= L.nb) pair(b, acc0), b += 2;
+  if (b < L.nb) {  // odd block count: the last block alone, in the low half (see tile512)
+    const __m256i wv = P::weights1(w, b);
+    const __m256i dot = _mm256_dpbusd_epi32(neg_bias_correction(wv), load256(act + 32 * b), wv);
+    const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(P::scale(w, b)), _mm512_loadu_ps(dp + 8 * b));
+    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(dot)), sc, acc1);
+  }
+  *y = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+// Decode GEMV for q4_0, about twice the arithmetic throughput of gemv512<PairQ4_0>: the two blocks
+// of a pair (36 bytes) come from one 64-byte load (masked for the last pair of a row, so that a
+// matrix's last row never reads past its end); one word permute spreads the two 16-byte nibble arrays to [qs_b, qs_b, qs_b+1,
+// qs_b+1], a per-word shift and a mask give the nibbles 0..15 in element order, and vpdpbusd
+// multiplies them (unsigned) by the signed activations, starting from -8 * (sum of the lane's
+// activations) so that the result is the exact integer sum of (nibble - 8) * q, as in tile512. A
+// second word permute of the same load gives both fp16 scales.
+void gemv512_q4_0(const uint8_t* act, const ActLayout& L, const uint8_t* w0, float* y) {
+  const auto* w = reinterpret_cast<const BlockQ4_0*>(w0);
+  static_assert(sizeof(BlockQ4_0) == 18);
+  const auto* dp = reinterpret_cast<const float*>(act + L.dp_off);
+  const uint8_t* xs = act + L.xs_off;
+  const uint8_t* c8 = act + L.c8_off;
+  // words of a pair: 0 = d_b, 1..8 = qs_b, 9 = d_b+1, 10..17 = qs_b+1
+  const __m512i qidx = _mm512_set_epi16(17, 16, 15, 14, 13, 12, 11, 10, 17, 16, 15, 14, 13, 12, 11, 10,  //
+                                        8, 7, 6, 5, 4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1);
+  const __m512i didx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                        9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i shifts = _mm512_set_epi16(4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                          4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __mmask64 pair_bytes = _cvtu64_mask64((uint64_t{1} << 36) - 1);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  auto pair = [&](int64_t b, __m512& acc) {
+    // a plain 64-byte load while the row has two more blocks after this pair (36 bytes >= the 28 read
+    // beyond it): masked loads were slower to stream from memory
+    const __m512i raw = b + 4 <= L.nb ? _mm512_loadu_si512(w + b) : _mm512_maskz_loadu_epi8(pair_bytes, w + b);
+    const __m512i nib = _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi16(qidx, raw), shifts), low4);
+    const __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_si512(c8 + 32 * b), nib, _mm512_loadu_si512(xs + 32 * b));
+    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, raw)));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, _mm512_loadu_ps(dp + 8 * b)), acc);
+  };
+  int64_t b = 0;
+  for (; b + 4 <= L.nb; b += 4) pair(b, acc0), pair(b + 2, acc1);
+  if (b + 2 <= L.nb) pair(b, acc0), b += 2;
+  if (b < L.nb) {  // odd block count: the last block alone, in the low half (see tile512)
+    const __m256i wv = PairQ4_0::weights1(w, b);
+    const __m256i dot = _mm256_dpbusd_epi32(neg_bias_correction(wv), load256(act + 32 * b), wv);
+    const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(PairQ4_0::scale(w, b)), _mm512_loadu_ps(dp + 8 * b));
+    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(dot)), sc, acc1);
+  }
+  *y = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
 template <int MX, int NW>
 void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_t* w0, size_t wrow, float* y,
                   int64_t ldy) {
@@ -215,14 +295,20 @@ template <int MX, int NW>
 struct TQ8_0 {
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
-    tile512<PairQ8_0, BlockQ8_0, MX, NW>(a, s, L, w, wrow, y, ldy);
+    if constexpr (MX == 1 && NW == 1)
+      gemv512<PairQ8_0, BlockQ8_0>(a, L, w, y);
+    else
+      tile512<PairQ8_0, BlockQ8_0, MX, NW>(a, s, L, w, wrow, y, ldy);
   }
 };
 template <int MX, int NW>
 struct TQ4_0 {
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
-    tile512<PairQ4_0, BlockQ4_0, MX, NW>(a, s, L, w, wrow, y, ldy);
+    if constexpr (MX == 1 && NW == 1)
+      gemv512_q4_0(a, L, w, y);
+    else
+      tile512<PairQ4_0, BlockQ4_0, MX, NW>(a, s, L, w, wrow, y, ldy);
   }
 };
 template <int MX, int NW>

@@ -120,6 +120,10 @@ const Case kCases[] = {
     {DType::Q8_0, 12, 7, 96},
     {DType::Q4_K, 9, 3, 256},
     {DType::Q4_0, 17, 3, 32},
+    // decode GEMV: an odd block count (a pair, then one block alone) and a long row
+    {DType::Q4_0, 1, 5, 96},
+    {DType::Q8_0, 1, 5, 96},
+    {DType::Q4_0, 1, 3, 2048},
     {DType::F32, 1, 13, 300},
     {DType::F32, 5, 16, 64},
     {DType::F16, 1, 37, 256},
