@@ -37,5 +37,25 @@ TEST(GeluNew, ArrayEqualsScalar) {
   EXPECT_EQ(gelu_new(0.0f), 0.0f);
 }
 
+// The array path (8 lanes at a time) against the scalar one over a wide range and the special values:
+// the same bits, NaN for NaN.
+TEST(GeluNew, ArrayEqualsScalarWideRangeAndSpecials) {
+  ThreadPool pool(2);
+  std::vector<float> v;
+  for (float x = -30.0f; x <= 30.0f; x += 0.0071f) v.push_back(x);
+  for (float x : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-8f, 3.4e38f, -3.4e38f, INFINITY, -INFINITY, NAN}) v.push_back(x);
+  std::vector<float> w = v;
+  gelu_new(w.data(), static_cast<int64_t>(w.size()), pool);
+  for (size_t i = 0; i < v.size(); ++i) {
+    const float want = gelu_new(v[i]);
+    if (std::isnan(want))
+      EXPECT_TRUE(std::isnan(w[i])) << "x = " << v[i];
+    else
+      EXPECT_EQ(w[i], want) << "x = " << v[i];
+  }
+  EXPECT_EQ(gelu_new(INFINITY), INFINITY);
+  EXPECT_EQ(gelu_new(-30.0f), -0.0f);
+}
+
 }  // namespace
 }  // namespace moss
