@@ -1,6 +1,6 @@
 // Causal multi-head attention of new query rows over a KV cache (spec 1.6 steps 7-11), in float32:
 // scores = q . k / sqrt(D), query t (at position P + t) sees cache positions 0..P+t, softmax over
-// them, output = probs . v. Memory is O(S) per worker (one score row at a time), never O(T * S).
+// them, output = probs . v. Memory is O(heads per thread * S) per worker (one score row per head at a time), never O(T * S).
 #pragma once
 #include <cstdint>
 #include <span>
