@@ -29,6 +29,13 @@ float dot(const float* q, const float* k, int64_t n) {
   return acc[0];
 }
 
+// The cache rows are read once each (no reuse) and a row's slice starts a new page: asking for the
+// row kAhead steps on keeps the memory busy while this one is computed.
+constexpr int64_t kAhead = 4;
+inline void prefetch_span(const float* p, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) __builtin_prefetch(p + i);
+}
+
 // Heads [h0, h1) of one sequence. Keys and values are visited row by row, each row's slice for all
 // these heads at once: the heads of a row are contiguous, so a thread reads one span per cache row
 // instead of one 1 KiB piece per head (with rows 8 KiB apart that was a TLB miss per head and row,
@@ -44,6 +51,7 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     float* sc = scores.data();  // [G][n_keys]
     for (int64_t j = 0; j < n_keys; ++j) {
       const float* k = s.k + j * s.kv_stride;
+      if (j + kAhead < n_keys) prefetch_span(k + kAhead * s.kv_stride + h0 * head_dim, G * head_dim);
       for (int64_t g = 0; g < G; ++g) {
         const int64_t off = (h0 + g) * head_dim;
         sc[g * n_keys + j] = dot(s.q + t * s.q_stride + off, k + off, head_dim) / scale;
@@ -65,6 +73,7 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     for (int64_t d = 0; d < G * head_dim; ++d) out[d] = 0.0f;
     for (int64_t j = 0; j < n_keys; ++j) {
       const float* v = s.v + j * s.kv_stride + h0 * head_dim;
+      if (j + kAhead < n_keys) prefetch_span(v + kAhead * s.kv_stride, G * head_dim);
       for (int64_t g = 0; g < G; ++g) {
         const float p = sc[g * n_keys + j];
         float* o = out + g * head_dim;
