@@ -85,28 +85,6 @@ double measure_bandwidth_gbs(ThreadPool& pool, size_t bytes) {
   return best;
 }
 
-// ---- random rows for --kernels: a few dozen distinct rows per row length, reused cyclically (the
-// values do not change the speed). ----
-struct RowPool {
-  DType type;
-  int64_t cols;
-  size_t rb;
-  std::vector<uint8_t> rows;
-  static constexpr int kRows = 61;
-  RowPool(DType t, int64_t c, uint32_t seed) : type(t), cols(c), rb(row_bytes(t, c)), rows(rb * kRows) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> g(0.0f, 0.02f);
-    std::vector<float> v(static_cast<size_t>(c));
-    for (int r = 0; r < kRows; ++r) {
-      for (auto& x : v) x = g(rng);
-      quantize_row(t, v.data(), rows.data() + rb * r, c);
-    }
-  }
-  const uint8_t* row(int64_t i) const { return rows.data() + rb * static_cast<size_t>((i * 17) % kRows); }
-  void fill(uint8_t* dst, int64_t n_rows) const {
-    for (int64_t i = 0; i < n_rows; ++i) std::memcpy(dst + rb * static_cast<size_t>(i), row(i), rb);
-  }
-};
 
 // --make-model: the model file itself is written by model/random_model. The tokenizer is GPT-2's BPE
 // from --vocab-dir; by default the shared/data/gpt2-bpe folder beside the checkout when it exists
@@ -148,7 +126,7 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool) {
     std::unique_ptr<uint8_t[]> data;
   };
   std::vector<Mat> mats;
-  RowPool pe(wt, E, 1), pf(wt, F, 2);
+  RandomRows pe(wt, E, 1), pf(wt, F, 2);
   uint64_t bytes = 0, params = 0;
   auto add = [&](int64_t r, int64_t c) {
     params += static_cast<uint64_t>(r * c);

@@ -148,28 +148,6 @@ struct GgufOut {
   }
 };
 
-// A few dozen distinct random rows per row length, reused cyclically.
-struct RowPool {
-  DType type;
-  int64_t cols;
-  size_t rb;
-  std::vector<uint8_t> rows;
-  static constexpr int kRows = 61;
-  RowPool(DType t, int64_t c, uint32_t seed) : type(t), cols(c), rb(row_bytes(t, c)), rows(rb * kRows) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> g(0.0f, 0.02f);
-    std::vector<float> v(static_cast<size_t>(c));
-    for (int r = 0; r < kRows; ++r) {
-      for (auto& x : v) x = g(rng);
-      quantize_row(t, v.data(), rows.data() + rb * r, c);
-    }
-  }
-  void fill(uint8_t* dst, int64_t n_rows) const {
-    for (int64_t i = 0; i < n_rows; ++i)
-      std::memcpy(dst + rb * static_cast<size_t>(i), rows.data() + rb * static_cast<size_t>((i * 17) % kRows), rb);
-  }
-};
-
 struct PlannedTensor {
   std::string name;
   std::vector<int64_t> shape;  // PyTorch order
@@ -297,7 +275,7 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
     o.pad(static_cast<uint64_t>(std::ftell(o.f)));
 
     // Seeds seed, seed+1 for the two row lengths: seed 1 gives the pools of the original bench models.
-    RowPool pool_e(wt, E, seed), pool_f(wt, F, seed + 1);
+    RandomRows pool_e(wt, E, seed), pool_f(wt, F, seed + 1);
     std::vector<uint8_t> buf;
     uint64_t written = 0;
     for (const auto& t : ts) {
@@ -344,6 +322,20 @@ std::string find_beside_checkout(const std::string& relative) {
     }
   }
   return {};
+}
+
+RandomRows::RandomRows(DType t, int64_t c, uint32_t seed) : type(t), cols(c), rb(row_bytes(t, c)), rows(rb * kRows) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, 0.02f);
+  std::vector<float> v(static_cast<size_t>(c));
+  for (int r = 0; r < kRows; ++r) {
+    for (auto& x : v) x = g(rng);
+    quantize_row(t, v.data(), rows.data() + rb * r, c);
+  }
+}
+
+void RandomRows::fill(uint8_t* dst, int64_t n_rows) const {
+  for (int64_t i = 0; i < n_rows; ++i) std::memcpy(dst + rb * static_cast<size_t>(i), row(i), rb);
 }
 
 }  // namespace moss

@@ -11,12 +11,26 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "formats/metadata.h"
 #include "formats/model_file.h"
 #include "tensor/dtype.h"
 
 namespace moss {
+
+// A few dozen distinct random rows (normal(0, 0.02), quantized to `type`) per row length, reused
+// cyclically: the weights of random models and of `moss bench --kernels`.
+struct RandomRows {
+  static constexpr int kRows = 61;
+  DType type;
+  int64_t cols;
+  size_t rb;  // bytes per row
+  std::vector<uint8_t> rows;
+  RandomRows(DType t, int64_t c, uint32_t seed);
+  const uint8_t* row(int64_t i) const { return rows.data() + rb * static_cast<size_t>((i * 17) % kRows); }
+  void fill(uint8_t* dst, int64_t n_rows) const;  // n_rows consecutive rows
+};
 
 struct RandomModelShape {
   const char* name;
