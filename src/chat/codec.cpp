@@ -1,6 +1,8 @@
 // See codec.h.
 #include "chat/codec.h"
 
+#include "util/utf8.h"
+
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
@@ -9,27 +11,6 @@ namespace moss {
 namespace {
 const char* const kMarkerText[6] = {"<eoh>", "<eot>", "<eoc>", "<eor>", "<eom>", "<|endoftext|>"};
 
-// Length of the valid UTF-8 sequence starting at s[i], 0 if invalid, -1 if valid so far but cut off.
-int utf8_len(std::string_view s, size_t i) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  int n;
-  unsigned lo = 0x80, hi = 0xBF;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4;
-  else return 0;
-  if (c == 0xE0) lo = 0xA0;
-  if (c == 0xED) hi = 0x9F;
-  if (c == 0xF0) lo = 0x90;
-  if (c == 0xF4) hi = 0x8F;
-  for (int k = 1; k < n; ++k) {
-    if (i + k >= s.size()) return -1;
-    const unsigned char d = static_cast<unsigned char>(s[i + k]);
-    if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return 0;
-  }
-  return n;
-}
 }  // namespace
 
 TokenizerCodec::TokenizerCodec(const Tokenizer& tok) : tok_(tok) {
@@ -76,43 +57,19 @@ std::vector<int32_t> ByteCodec::encode_with_markers(std::string_view text) const
 
 std::string Utf8Assembler::push(std::string_view bytes) {
   pending_ += bytes;
-  std::string out;
-  size_t i = 0;
-  while (i < pending_.size()) {
-    const int n = utf8_len(pending_, i);
-    if (n < 0) break;  // incomplete: wait for more bytes
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(pending_, i, n);
-      i += n;
-    }
-  }
-  pending_.erase(0, i);
+  // Hold back a character cut at the end; everything before it is decoded (invalid bytes -> U+FFFD).
+  const size_t ready = pending_.size() - utf8::incomplete_tail(pending_);
+  std::string out = utf8::decode_replace(std::string_view(pending_).substr(0, ready));
+  pending_.erase(0, ready);
   return out;
 }
 
 std::string Utf8Assembler::flush() {
-  std::string out = sanitize_utf8(pending_);
+  std::string out = utf8::decode_replace(pending_);
   pending_.clear();
   return out;
 }
 
-std::string sanitize_utf8(std::string_view s) {
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    const int n = utf8_len(s, i);
-    if (n <= 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
-}
+std::string sanitize_utf8(std::string_view s) { return utf8::decode_replace(s); }
 
 }  // namespace moss

@@ -1,5 +1,6 @@
 // SQLite FTS5 passage index over a folder of documents; see local_index.h for the ranking design.
 #include "plugins/local_index.h"
+#include "util/utf8.h"
 
 #include <sqlite3.h>
 
@@ -149,7 +150,7 @@ QueryPlan plan_query(const std::string& query) {
     if (!cur.empty()) (cur_cjk ? cjk_runs : words).push_back(cur);
     cur.clear();
   };
-  for (char32_t c : utf8_decode_lossy(query)) {
+  for (char32_t c : utf8::to_code_points(query)) {
     const bool cjk = is_cjk(c);
     if (!cjk && !is_word_char(c)) {
       flush();
@@ -162,7 +163,7 @@ QueryPlan plan_query(const std::string& query) {
   flush();
   std::set<std::string> seen;
   auto add_phrase = [&](const std::u32string& t) {
-    std::string s = lower_ascii(utf8_encode(t));
+    std::string s = lower_ascii(utf8::from_code_points(t));
     if (seen.insert(s).second) plan.fts_phrases.push_back(s);
   };
   std::vector<std::string> short_words;
@@ -170,12 +171,12 @@ QueryPlan plan_query(const std::string& query) {
     if (w.size() >= 3) {
       add_phrase(w);
     } else {
-      short_words.push_back(lower_ascii(utf8_encode(w)));
+      short_words.push_back(lower_ascii(utf8::from_code_points(w)));
     }
   }
   for (const auto& r : cjk_runs) {
     if (r.size() < 3) {
-      plan.short_terms.push_back(utf8_encode(r));
+      plan.short_terms.push_back(utf8::from_code_points(r));
     } else {
       for (size_t i = 0; i + 3 <= r.size(); ++i) add_phrase(r.substr(i, 3));
     }

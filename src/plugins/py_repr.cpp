@@ -2,76 +2,12 @@
 // CPython by tests/fixtures/plugins/search_repr/gen_printable_table.py.
 #include "plugins/py_repr.h"
 
+#include "util/utf8.h"
+
 #include <algorithm>
 
 namespace moss {
 
-std::u32string utf8_decode_lossy(std::string_view s) {
-  std::u32string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    const unsigned char b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-      out.push_back(b0);
-      ++i;
-      continue;
-    }
-    int len = 0;
-    char32_t cp = 0, min = 0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2, cp = b0 & 0x1F, min = 0x80;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3, cp = b0 & 0x0F, min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4, cp = b0 & 0x07, min = 0x10000;
-    }
-    bool ok = len > 0 && i + len <= n;
-    for (int k = 1; ok && k < len; ++k) {
-      const unsigned char b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) {
-        ok = false;
-      } else {
-        cp = (cp << 6) | (b & 0x3F);
-      }
-    }
-    if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (ok) {
-      out.push_back(cp);
-      i += len;
-    } else {
-      out.push_back(0xFFFD);
-      ++i;
-    }
-  }
-  return out;
-}
-
-void utf8_append(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-std::string utf8_encode(std::u32string_view cps) {
-  std::string out;
-  out.reserve(cps.size());
-  for (char32_t c : cps) utf8_append(out, c);
-  return out;
-}
 
 bool py_isprintable(char32_t cp) {
   if (cp < 0x80) return cp >= 0x20 && cp != 0x7F;
@@ -104,7 +40,7 @@ size_t append_repr_char(std::string& out, char32_t c, char quote) {
     return 4;
   }
   if (c < 0x7F || py_isprintable(c)) {
-    utf8_append(out, c);
+    utf8::append(out, c);
     return 1;
   }
   int digits;
@@ -131,7 +67,7 @@ char choose_quote(std::u32string_view cps) {
 }  // namespace
 
 std::string py_repr(std::string_view utf8) {
-  const std::u32string cps = utf8_decode_lossy(utf8);
+  const std::u32string cps = utf8::to_code_points(utf8);
   const char quote = choose_quote(cps);
   std::string out(1, quote);
   for (char32_t c : cps) append_repr_char(out, c, quote);
@@ -140,7 +76,7 @@ std::string py_repr(std::string_view utf8) {
 }
 
 std::string py_repr_truncated(std::string_view utf8, size_t max_chars, bool* cut) {
-  const std::u32string cps = utf8_decode_lossy(utf8);
+  const std::u32string cps = utf8::to_code_points(utf8);
   // Length (in code points, without the closing quote) of the repr of the first k code points.
   // It never decreases as k grows, so binary search finds the longest prefix that fits.
   auto open_len = [&](size_t k) {
@@ -165,7 +101,7 @@ std::string py_repr_truncated(std::string_view utf8, size_t max_chars, bool* cut
     keep = lo;
   }
   if (cut) *cut = keep < cps.size();
-  return py_repr(utf8_encode(std::u32string_view(cps.data(), keep)));
+  return py_repr(utf8::from_code_points(std::u32string_view(cps.data(), keep)));
 }
 
 }  // namespace moss

@@ -1,6 +1,6 @@
 // Python's repr() of a str, for search snippets: the SFT data renders each hit as the repr of the
-// snippet text (spec 7.5), e.g. 'line one\nline two' or "it's". Also the small UTF-8 helpers the
-// search code needs (decode with replacement, encode, cut by code points).
+// snippet text (spec 7.5), e.g. 'line one\nline two' or "it's". UTF-8 decoding is util/utf8.h's
+// (CPython's errors="replace").
 #pragma once
 #include <cstddef>
 #include <string>
@@ -8,19 +8,11 @@
 
 namespace moss {
 
-// Decodes UTF-8 into code points. Each byte that does not start a valid, shortest-form sequence
-// (stray continuation bytes, overlongs, surrogates, > U+10FFFF, truncated sequences) becomes one
-// U+FFFD. (Python's errors="replace" may merge a truncated sequence into a single U+FFFD; we keep
-// one per byte: simpler and never loses the count of bad bytes.)
-std::u32string utf8_decode_lossy(std::string_view utf8);
-void utf8_append(std::string& out, char32_t cp);
-std::string utf8_encode(std::u32string_view cps);
-
 // str.isprintable() of one code point, per the Unicode tables of the Python that generated
 // py_repr_table.cpp (space is printable; categories Cc Cf Cs Co Cn Zl Zp Zs otherwise are not).
 bool py_isprintable(char32_t cp);
 
-// repr(s) for s = the UTF-8 text decoded as above: quotes with ' unless the text contains ' and no
+// repr(s) for s = the UTF-8 text decoded with errors="replace": quotes with ' unless the text contains ' and no
 // ", escapes the quote in use and backslash, \t \n \r, other controls and DEL as \xhh, and
 // non-printable non-ASCII as \xhh / \uhhhh / \Uhhhhhhhh (lowercase hex), exactly like CPython.
 std::string py_repr(std::string_view utf8);

@@ -1,5 +1,6 @@
 // Text handling for the search plugin (see search_text.h).
 #include "plugins/search_text.h"
+#include "util/utf8.h"
 
 #include <algorithm>
 #include <cctype>
@@ -61,7 +62,7 @@ void decode_entity(std::string_view s, size_t& i, std::string& out) {
     ++i;
     return;
   }
-  utf8_append(out, cp);
+  utf8::append(out, cp);
   i = semi + 1;
 }
 
@@ -131,11 +132,11 @@ std::string html_to_text(std::string_view s, std::string* title) {
   }
   if (title) {
     std::string t;
-    for (char32_t cp : utf8_decode_lossy(title_text)) {
+    for (char32_t cp : utf8::to_code_points(title_text)) {
       if (is_space(cp)) {
         if (!t.empty() && t.back() != ' ') t += ' ';
       } else {
-        utf8_append(t, cp);
+        utf8::append(t, cp);
       }
     }
     while (!t.empty() && t.back() == ' ') t.pop_back();
@@ -146,7 +147,7 @@ std::string html_to_text(std::string_view s, std::string* title) {
 
 std::vector<std::string> split_passages(std::string_view text, size_t max_chars) {
   max_chars = std::max<size_t>(max_chars, 16);
-  const std::u32string cps = utf8_decode_lossy(text);
+  const std::u32string cps = utf8::to_code_points(text);
   // 1. Paragraphs: blank-line separated, inner whitespace collapsed.
   std::vector<std::u32string> paras;
   std::u32string cur;
@@ -207,11 +208,11 @@ std::vector<std::string> split_passages(std::string_view text, size_t max_chars)
       acc += U'\n';
       acc += piece;
     } else {
-      if (!acc.empty()) out.push_back(utf8_encode(acc));
+      if (!acc.empty()) out.push_back(utf8::from_code_points(acc));
       acc = std::move(piece);
     }
   }
-  if (!acc.empty()) out.push_back(utf8_encode(acc));
+  if (!acc.empty()) out.push_back(utf8::from_code_points(acc));
   return out;
 }
 

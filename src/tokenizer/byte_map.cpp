@@ -1,7 +1,7 @@
 // The GPT-2 byte <-> unicode map; see byte_map.h.
 #include "tokenizer/byte_map.h"
 
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace moss {
 

@@ -11,7 +11,7 @@
 #include "tokenizer/bpe.h"
 #include "tokenizer/byte_map.h"
 #include "tokenizer/pretokenizer.h"
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 #include "util/error.h"
 
 namespace moss {

@@ -56,9 +56,10 @@ TEST(PyRepr, HandWrittenCases) {
 }
 
 TEST(PyRepr, InvalidUtf8BecomesReplacementCharacters) {
-  // Each bad byte is one U+FFFD (printable, so it appears as is).
+  // CPython's errors="replace": each maximal invalid subpart is one U+FFFD (printable, so it
+  // appears as is): a cut-short character is one, an overlong or a surrogate one per byte.
   EXPECT_EQ(py_repr("a\xff" "b"), "'a\xef\xbf\xbd" "b'");
-  EXPECT_EQ(py_repr("\xe4\xb8"), "'\xef\xbf\xbd\xef\xbf\xbd'");          // truncated sequence
+  EXPECT_EQ(py_repr("\xe4\xb8"), "'\xef\xbf\xbd'");                      // truncated sequence
   EXPECT_EQ(py_repr("\xc0\xaf"), "'\xef\xbf\xbd\xef\xbf\xbd'");          // overlong '/'
   EXPECT_EQ(py_repr("\xed\xa0\x80"), "'\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd'");  // surrogate
 }

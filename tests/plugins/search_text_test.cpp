@@ -1,4 +1,5 @@
 // HTML stripping, passage splitting and marker neutralising for the search plugin.
+#include "util/utf8.h"
 #include "plugins/search_text.h"
 
 #include <gtest/gtest.h>
@@ -43,7 +44,7 @@ TEST(SplitPassages, RespectsLimitAndCutsAtSentences) {
   const auto passages = split_passages(text, 100);
   ASSERT_GT(passages.size(), 10u);
   for (const auto& p : passages) {
-    EXPECT_LE(utf8_decode_lossy(p).size(), 100u) << p;
+    EXPECT_LE(utf8::to_code_points(p).size(), 100u) << p;
     EXPECT_FALSE(p.empty());
     EXPECT_NE(p.front(), ' ');
     EXPECT_NE(p.back(), ' ');
@@ -59,7 +60,7 @@ TEST(SplitPassages, ChineseSentencesAndWhitespace) {
   ASSERT_GE(passages.size(), 8u);
   EXPECT_EQ(passages[0].substr(0, 6), "标题");
   for (size_t i = 1; i < passages.size(); ++i) {
-    const std::u32string cps = utf8_decode_lossy(passages[i]);
+    const std::u32string cps = utf8::to_code_points(passages[i]);
     EXPECT_LE(cps.size(), 50u);
     EXPECT_EQ(cps.back(), U'。');
   }
@@ -100,7 +101,7 @@ TEST(NeutralizeMarkers, RemovalCannotAssembleANewMarker) {
 TEST(SearchText, RandomInputsAreHandled) {
   std::mt19937 rng(42);
   const std::string alphabet = "<>&;#x/!-|eohmrtcs pPSCRIPTtitle\n\xe4\xb8\xad\xff\x80";
-  auto valid_utf8 = [](const std::string& s) { return utf8_encode(utf8_decode_lossy(s)) == s; };
+  auto valid_utf8 = [](const std::string& s) { return utf8::from_code_points(utf8::to_code_points(s)) == s; };
   for (int iter = 0; iter < 3000; ++iter) {
     std::string in;
     const int n = static_cast<int>(rng() % 200);

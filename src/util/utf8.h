@@ -1,6 +1,7 @@
-// UTF-8 helpers with CPython's exact semantics, for a tokenizer that must match Python string
-// handling byte for byte: decoding with errors="replace", str.isspace(), and the detection of an
-// incomplete trailing character (for streaming).
+// UTF-8 helpers with CPython's exact semantics, for code that must match Python string handling
+// byte for byte (the tokenizer, Python repr of search snippets, streamed text): decoding with
+// errors="replace", str.isspace(), code points, and the detection of an incomplete trailing
+// character (for streaming).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +28,10 @@ void append(std::string& out, uint32_t cp);
 
 // Decodes the code point starting at s[i] of well-formed UTF-8 and advances i.
 uint32_t next(std::string_view s, size_t& i);
+
+// The code points of bytes.decode("utf-8", errors="replace"), and back.
+std::u32string to_code_points(std::string_view bytes);
+std::string from_code_points(std::u32string_view cps);
 
 // Python's str.isspace() for one code point (Py_UNICODE_ISSPACE): the characters str.strip()
 // removes. Note this includes U+001C..U+001F, unlike the regex module's \s.

@@ -1,5 +1,5 @@
 // CPython-compatible UTF-8 decoding (errors="replace"), whitespace and stripping; see utf8.h.
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace moss::utf8 {
 namespace {
@@ -150,6 +150,21 @@ std::string_view py_rstrip(std::string_view s) {
     end = start;
   }
   return s.substr(0, end);
+}
+
+std::u32string to_code_points(std::string_view bytes) {
+  const std::string valid = is_valid(bytes) ? std::string(bytes) : decode_replace(bytes);
+  std::u32string out;
+  out.reserve(valid.size());
+  for (size_t i = 0; i < valid.size();) out.push_back(next(valid, i));
+  return out;
+}
+
+std::string from_code_points(std::u32string_view cps) {
+  std::string out;
+  out.reserve(cps.size());
+  for (char32_t c : cps) append(out, c);
+  return out;
 }
 
 }  // namespace moss::utf8
