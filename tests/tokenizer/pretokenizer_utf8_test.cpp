@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tokenizer/pretokenizer.h"
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace moss {
 namespace {
