@@ -89,6 +89,30 @@ TEST(Attention, MatchesDoubleFormulaAndReference) {
   for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(again[i], cases[i].out);
 }
 
+// A thread takes a group of contiguous heads (all of them with one thread, 3 + 2 with two for five
+// heads): per head the same arithmetic as the one-head-at-a-time reference, so the same bits.
+TEST(Attention, HeadGroupsEqualReference) {
+  const int64_t H = 5, D = 8, E = H * D;
+  std::mt19937 rng(5);
+  std::vector<Case> cases;
+  cases.push_back(make_case(rng, 6, 1, E));
+  cases.push_back(make_case(rng, 0, 4, E));
+  std::vector<AttentionSeq> seqs;
+  for (auto& c : cases) seqs.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, c.out.data(), E, c.P, c.T});
+  attention_reference(seqs, H, D);
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<std::vector<float>> got;
+    std::vector<AttentionSeq> seqs2 = seqs;
+    for (size_t i = 0; i < cases.size(); ++i) {
+      got.emplace_back(cases[i].out.size(), NAN);
+      seqs2[i].out = got.back().data();
+    }
+    attention(seqs2, H, D, pool);
+    for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(got[i], cases[i].out) << "threads " << threads;
+  }
+}
+
 TEST(Attention, FirstPositionReturnsItsValue) {
   // With one visible key the softmax is exactly 1: the output is v[0].
   const int64_t H = 2, D = 4, E = 8;
