@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 model="${1:-/tmp/small-q4_0.gguf}"
 tokens="${2:-64}"
-moss=./build/moss
+moss="${MOSS:-./build/moss}"
 [ -f "$model" ] || $moss bench --make-model "$model" --shape small --type q4_0
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT

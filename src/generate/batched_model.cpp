@@ -105,11 +105,22 @@ void BatchedModel::submit(Job& job) {
 void BatchedModel::run() {
   std::vector<Job*> jobs;
   std::vector<SeqBatch> batch;
+  std::vector<const KvCache*> served;  // sessions whose eval completed in the last step
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (stop_ && queue_.empty()) return;
+      // The sessions served last step are sampling their next token on their own threads right
+      // now; without this wait the first one back would run alone and the rest one step later.
+      if (!served.empty()) {
+        auto all_back = [&] {
+          for (const KvCache* c : served)
+            if (std::none_of(queue_.begin(), queue_.end(), [&](const Job* j) { return j->cache == c; })) return false;
+          return true;
+        };
+        work_cv_.wait_for(lock, options_.gather_wait, [&] { return stop_ || all_back(); });
+      }
       // Take what is queued, first come first served, within the token budget. Every job gets at
       // least one token of the step so decoding never starves behind a long prefill.
       jobs.clear();
@@ -145,6 +156,7 @@ void BatchedModel::run() {
     }
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.steps;
+    served.clear();
     for (size_t i = 0; i < jobs.size(); ++i) {
       Job* job = jobs[i];
       stats_.tokens += static_cast<int64_t>(batch[i].tokens.size());
@@ -154,6 +166,7 @@ void BatchedModel::run() {
         job->remaining = job->remaining.subspan(batch[i].tokens.size());
         if (!job->remaining.empty()) continue;  // more prefill chunks to go
         job->logits->assign(batch[i].logits.begin(), batch[i].logits.end());
+        served.push_back(job->cache);
       }
       job->done = true;
       queue_.erase(std::find(queue_.begin(), queue_.end(), job));

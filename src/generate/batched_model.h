@@ -5,6 +5,7 @@
 // requests alike), so a new request joins at the next step instead of waiting for others to end.
 // Long prefills are cut into chunks so that they never stall the others' decoding for long.
 #pragma once
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -21,6 +22,10 @@ class Model;
 
 struct BatchOptions {
   int64_t max_batch_tokens = 256;  // tokens per forward pass; a longer prefill is split into chunks
+  // After a step, how long the scheduler waits for the sessions it just served to come back with
+  // their next token (they are sampling it) before running a smaller batch. Returning sessions end
+  // the wait at once; only a session that has finished its turn costs this wait, once.
+  std::chrono::microseconds gather_wait{20000};
 };
 
 struct BatchStats {
