@@ -15,13 +15,17 @@ struct ConvertOptions {
   std::string input;
   std::string output;
   std::string type = "f16";
+  std::string embd_type, output_type;  // empty: as --type
   bool quiet = false;
 };
 
 int run_convert(const ConvertOptions& o) {
   // "keep": every weight matrix keeps its stored type (lossless; GPTQ folders: exact q8_0 + fp16).
   const bool keep = o.type == "keep";
-  const DType type = keep ? DType::F16 : dtype_from_name(o.type);
+  WeightTypes types;
+  types.weights = keep ? DType::F16 : dtype_from_name(o.type);
+  if (!o.embd_type.empty()) types.embedding = dtype_from_name(o.embd_type);
+  if (!o.output_type.empty()) types.output = dtype_from_name(o.output_type);
   ModelFile model = open_model(o.input);
   uint64_t total_in = 0;
   for (const auto& t : model.tensors.all()) total_in += t.nbytes;
@@ -40,7 +44,7 @@ int run_convert(const ConvertOptions& o) {
                  total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0);
     std::fflush(stderr);
   };
-  write_gguf(o.output, model, type, progress, keep);
+  write_gguf(o.output, model, types, progress, keep);
   if (printed) std::fprintf(stderr, "\n");
   std::fprintf(stderr, "moss convert: wrote %s\n", o.output.c_str());
   return 0;
@@ -56,6 +60,8 @@ const CommandRegistration kRegistration{
                      "(each as stored, e.g. a GPTQ folder's exact q8_0 + fp16); "
                      "norms and biases stay f32")
           ->capture_default_str();
+      sub.add_option("--embd-type", o->embd_type, "type of the token embedding (token_embd.weight); default: as --type");
+      sub.add_option("--output-type", o->output_type, "type of the LM head (output.weight); default: as --type");
       sub.add_flag("-q,--quiet", o->quiet, "no progress line");
       return [o] { return run_convert(*o); };
     }};

@@ -1,5 +1,6 @@
-// `moss quantize IN.gguf OUT.gguf --type q8_0|q4_0|q4_k`: re-stores the weight matrices of an f32 /
-// f16 / bf16 model in a block-quantized type (norms and biases stay f32). Refuses already-quantized
+// `moss quantize IN.gguf OUT.gguf --type q8_0|q4_0|q4_k [--embd-type T] [--output-type T]`: re-stores
+// the weight matrices of an f32 / f16 / bf16 model in a block-quantized type (norms and biases stay
+// f32); the token embedding and the LM head may be given their own type. Refuses already-quantized
 // input: quantizing twice compounds the errors.
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -16,6 +17,7 @@ namespace {
 
 struct QuantizeOptions {
   std::string input, output, type;
+  std::string embd_type, output_type;  // empty: as --type
   bool quiet = false;
 };
 
@@ -25,6 +27,11 @@ int run_quantize(const QuantizeOptions& o) {
     fail("--type ", o.type,
          " is not a quantized type this program can write (use q8_0, q4_0 or q4_k; `moss convert` "
          "writes f16/f32)");
+  WeightTypes types;
+  types.weights = type;
+  // The embedding and LM head may also stay f16/f32 (any type write_gguf can store).
+  if (!o.embd_type.empty()) types.embedding = dtype_from_name(o.embd_type);
+  if (!o.output_type.empty()) types.output = dtype_from_name(o.output_type);
   if (o.input == o.output) fail("input and output are the same file: ", o.input);
   ModelFile model = open_model(o.input);
   for (const auto& t : model.tensors.all())
@@ -41,7 +48,7 @@ int run_quantize(const QuantizeOptions& o) {
     std::fprintf(stderr, "\r  %.1f / %.1f MB", static_cast<double>(done) / 1e6, static_cast<double>(total) / 1e6);
     std::fflush(stderr);
   };
-  write_gguf(o.output, model, type, progress);
+  write_gguf(o.output, model, types, progress);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!o.quiet)
     std::fprintf(stderr, "%smoss quantize: wrote %s (%s) in %.1f s\n", "\n", o.output.c_str(), o.type.c_str(), s);
@@ -54,6 +61,10 @@ const CommandRegistration kRegister{
       sub.add_option("input", o->input, "f32/f16/bf16 model (.gguf or Hugging Face folder)")->required();
       sub.add_option("output", o->output, "output .gguf")->required();
       sub.add_option("--type", o->type, "q8_0, q4_0 or q4_k")->required();
+      sub.add_option("--embd-type", o->embd_type,
+                     "type of the token embedding (token_embd.weight): f32, f16, bf16, q8_0, q4_0 or q4_k; default: as --type");
+      sub.add_option("--output-type", o->output_type,
+                     "type of the LM head (output.weight): f32, f16, bf16, q8_0, q4_0 or q4_k; default: as --type");
       sub.add_flag("-q,--quiet", o->quiet, "no progress output");
       return std::function<int()>([o] { return run_quantize(*o); });
     }};

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "formats/gguf.h"
@@ -81,19 +82,32 @@ struct Plan {
   uint64_t offset;
 };
 
-DType choose_type(const TensorView& t, DType weight_type, bool keep_weight_types) {
+// The type asked for this weight matrix: the embedding and the LM head may have their own.
+std::optional<DType> role_type(const TensorView& t, const WeightTypes& types) {
+  if (t.name == "token_embd.weight") return types.embedding;
+  if (t.name == "output.weight") return types.output;
+  return std::nullopt;
+}
+
+DType choose_type(const TensorView& t, const WeightTypes& types, bool keep_weight_types) {
   const auto& tr = dtype_traits(t.dtype);
   if (t.dtype == DType::U8 || t.dtype == DType::BOOL)
     fail("tensor ", t.name, " has type ", tr.name, ", which GGUF cannot store");
   if (!is_float(t.dtype) && !tr.quantized) return t.dtype;  // integer tensors are copied as they are
-  if (is_weight_matrix(t) && keep_weight_types) return t.dtype == DType::F64 ? DType::F32 : t.dtype;
-  if (is_weight_matrix(t)) {
-    if (tr.quantized && dtype_traits(weight_type).quantized && t.dtype != weight_type)
-      fail("tensor ", t.name, " is already quantized as ", tr.name, "; re-quantizing it to ", dtype_name(weight_type),
-           " would compound the errors (convert from the original f16/f32 checkpoint instead)");
-    return weight_type;
-  }
-  return tr.quantized ? t.dtype : DType::F32;
+  if (!is_weight_matrix(t)) return tr.quantized ? t.dtype : DType::F32;
+  const std::optional<DType> role = role_type(t, types);
+  if (!role && keep_weight_types) return t.dtype == DType::F64 ? DType::F32 : t.dtype;
+  const DType want = role.value_or(types.weights);
+  if (tr.quantized && dtype_traits(want).quantized && t.dtype != want)
+    fail("tensor ", t.name, " is already quantized as ", tr.name, "; re-quantizing it to ", dtype_name(want),
+         " would compound the errors (convert from the original f16/f32 checkpoint instead)");
+  return want;
+}
+
+void check_writable(DType type) {
+  const auto& tr = dtype_traits(type);
+  if (type == DType::U8 || type == DType::BOOL || (!is_float(type) && !tr.quantized) || !can_quantize(type))
+    fail("cannot write weights as ", tr.name);
 }
 
 struct TempFile {
@@ -114,9 +128,15 @@ void write_all(TempFile& tf, const void* p, size_t n) {
 
 void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress,
                 bool keep_weight_types) {
-  const auto& wtr = dtype_traits(weight_type);
-  if (weight_type == DType::U8 || weight_type == DType::BOOL || (!is_float(weight_type) && !wtr.quantized) || !can_quantize(weight_type))
-    fail("cannot write weights as ", wtr.name);
+  write_gguf(path, model, WeightTypes{weight_type, std::nullopt, std::nullopt}, progress, keep_weight_types);
+}
+
+void write_gguf(const std::string& path, const ModelFile& model, const WeightTypes& types, const Progress& progress,
+                bool keep_weight_types) {
+  check_writable(types.weights);
+  if (types.embedding) check_writable(*types.embedding);
+  if (types.output) check_writable(*types.output);
+  DType weight_type = types.weights;  // general.file_type: the bulk of the weights
   const uint64_t alignment = kGgufDefaultAlignment;
 
   // Plan every tensor first so that all errors surface before a byte is written.
@@ -128,7 +148,7 @@ void write_gguf(const std::string& path, const ModelFile& model, DType weight_ty
     if (t.name.size() > kGgufMaxName) fail("tensor name ", t.name, " is longer than GGUF's ", kGgufMaxName, " bytes");
     if (t.shape.empty() || t.shape.size() > static_cast<size_t>(kGgufMaxDims))
       fail("tensor ", t.name, " has ", t.shape.size(), " dims; GGUF stores 1 to 4");
-    const DType out = choose_type(t, weight_type, keep_weight_types);
+    const DType out = choose_type(t, types, keep_weight_types);
     const int64_t cols = t.cols();
     if (cols % dtype_traits(out).block_size != 0)
       fail("tensor ", t.name, " ", t.shape_str(), ": rows of ", cols, " elements cannot be stored as ", dtype_name(out),

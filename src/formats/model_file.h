@@ -12,6 +12,7 @@
 // GPTQ checkpoints are imported into this layout too (see formats/gptq.h).
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "formats/metadata.h"
@@ -41,6 +42,22 @@ using Progress = std::function<void(uint64_t, uint64_t)>;
 // e.g. of a GPTQ folder's exact q8_0 Linears and fp16 embeddings; weight_type is then ignored and
 // general.file_type names the type holding most weight bytes.
 void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress = {},
+                bool keep_weight_types = false);
+
+// Weight types per role: `weights` for every weight matrix, except the token embedding
+// (token_embd.weight) and the LM head (output.weight) where `embedding` / `output` are set. The LM
+// head is the largest single matmul of a decode step and the embedding is only ever read one row
+// per token, so the two are worth choosing separately (see bench/README.md, "LM head and embedding
+// precision").
+struct WeightTypes {
+  DType weights = DType::F16;
+  std::optional<DType> embedding;  // token_embd.weight; unset: `weights`
+  std::optional<DType> output;     // output.weight; unset: `weights`
+};
+
+// As above, with per-role types. With keep_weight_types, a set `embedding` / `output` still
+// applies to its tensor (an explicit request wins over "keep"); the other matrices keep theirs.
+void write_gguf(const std::string& path, const ModelFile& model, const WeightTypes& types, const Progress& progress = {},
                 bool keep_weight_types = false);
 
 }  // namespace moss
