@@ -12,19 +12,14 @@
 
 #include "generate/commands_automaton.h"
 
+#include "support/shell.h"
+
 namespace {
 
 std::string run(const std::string& args, int* status = nullptr) {
-  const std::string cmd = std::string(MOSS_BINARY) + " " + args + " 2>/dev/null";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return "popen failed";
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int rc = pclose(p);
-  if (status) *status = rc;
-  return out;
+  const ::moss::test::ShellResult r = ::moss::test::run_moss(args, /*merge_stderr=*/false);
+  if (status) *status = r.code;
+  return r.output;
 }
 
 std::vector<std::string> lines(const std::string& s) {

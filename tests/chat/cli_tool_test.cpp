@@ -7,19 +7,11 @@
 #include <filesystem>
 #include <string>
 
+#include "support/shell.h"
+
 namespace {
 
-std::string run(const std::string& args) {
-  const std::string cmd = std::string(MOSS_BINARY) + " tool " + args + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return "popen failed";
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  pclose(p);
-  return out;
-}
+std::string run(const std::string& args) { return ::moss::test::run_moss("tool " + args).output; }
 
 TEST(CliTool, PrintsResultsBody) {
   if (!std::filesystem::exists(MOSS_BINARY)) FAIL() << "build the moss executable first (cmake --build build): " << MOSS_BINARY;

@@ -17,6 +17,8 @@
 #include "tensor/convert.h"
 #include "test_util.h"
 
+#include "support/shell.h"
+
 namespace moss {
 namespace {
 
@@ -53,16 +55,8 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  const std::string cmd = std::string(MOSS_BINARY) + " " + args + " 2>&1";
-  Result r{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  const ::moss::test::ShellResult r = ::moss::test::run_moss(args);
+  return {r.code, r.output};
 }
 
 // The last `rows` rows of `moss logits` on the fixture prompt for `model`.

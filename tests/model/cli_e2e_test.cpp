@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "support/shell.h"
 #include "model_fixtures.h"
 
 namespace moss {
@@ -24,14 +25,8 @@ bool binary_exists() {
 
 // Runs a shell command, returns (exit status, stdout).
 std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, out};
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  const ::moss::test::ShellResult r = ::moss::test::run_shell(cmd);
+  return {r.code, r.output};
 }
 
 std::string join(const std::vector<int32_t>& ids) {

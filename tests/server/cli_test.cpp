@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "support/shell.h"
 #include "server_fixture.h"
 
 namespace moss::server::test {
@@ -16,16 +17,8 @@ struct CliRun {
   std::string out;
 };
 CliRun run(const std::string& args) {
-  CliRun r;
-  const std::string cmd = std::string(MOSS_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  const ::moss::test::ShellResult r = ::moss::test::run_moss(args);
+  return {r.code, r.output};
 }
 }  // namespace
 

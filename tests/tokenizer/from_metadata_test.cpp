@@ -13,6 +13,8 @@
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
+#include "support/shell.h"
+
 namespace moss {
 namespace {
 
@@ -47,14 +49,9 @@ TEST(FromMetadata, FixtureFolderFollowsTheMossRules) {
 }
 
 std::string run(const std::string& args, int& status) {
-  const std::string cmd = std::string("\"") + MOSS_BINARY + "\" " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p.get())) > 0) out.append(buf.data(), n);
-  status = pclose(p.release());
-  return out;
+  const ::moss::test::ShellResult r = ::moss::test::run_moss(args);
+  status = r.code;
+  return r.output;
 }
 
 TEST(Cli, TokenizeAndDetokenize) {
