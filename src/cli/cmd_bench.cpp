@@ -27,6 +27,7 @@
 #include "kernels/matmul.h"
 #include "model/model.h"
 #include "model/random_model.h"
+#include "util/paths.h"
 #include "tensor/convert.h"
 #include "tensor/dtype.h"
 #include "util/error.h"

@@ -23,6 +23,7 @@
 #include "model/model.h"
 #include "model/quality.h"
 #include "model/random_model.h"
+#include "util/paths.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 

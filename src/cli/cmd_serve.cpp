@@ -11,7 +11,7 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "server/fake_engine.h"
-#include "model/random_model.h"  // find_beside_checkout
+#include "util/paths.h"
 #include "server/model_engine.h"
 #include "server/server.h"
 #include "server/store.h"

@@ -301,29 +301,6 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename ", tmp, " to ", path);
 }
 
-std::string find_beside_checkout(const std::string& relative) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const std::string prefix = "shared/";
-  if (const char* env = std::getenv("MOSS_SHARED_DIR"); env && *env && relative.rfind(prefix, 0) == 0) {
-    const fs::path p = fs::path(env) / relative.substr(prefix.size());
-    if (fs::is_directory(p, ec)) return p.string();
-  }
-  std::vector<fs::path> starts;
-  starts.push_back(fs::current_path(ec));
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) starts.push_back(exe.parent_path());
-  for (fs::path dir : starts) {
-    for (int depth = 0; depth < 8 && !dir.empty(); ++depth) {
-      const fs::path p = dir / relative;
-      if (fs::is_directory(p, ec)) return fs::weakly_canonical(p, ec).string();
-      if (dir == dir.parent_path()) break;
-      dir = dir.parent_path();
-    }
-  }
-  return {};
-}
-
 RandomRows::RandomRows(DType t, int64_t c, uint32_t seed) : type(t), cols(c), rb(row_bytes(t, c)), rows(rb * kRows) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> g(0.0f, 0.02f);

@@ -15,6 +15,7 @@
 
 #include "formats/metadata.h"
 #include "formats/model_file.h"
+#include "util/paths.h"  // find_beside_checkout (random models look for the GPT-2 files with it)
 #include "tensor/dtype.h"
 
 namespace moss {
@@ -53,10 +54,5 @@ Metadata random_model_tokenizer(const std::string& vocab_dir);
 void write_random_model(const std::string& path, const RandomModelShape& shape, DType weight_type, uint32_t seed = 1,
                         const std::string& vocab_dir = {}, const Progress& progress = {});
 
-// The nearest folder named `relative` under an ancestor of the working directory or of the running
-// executable (e.g. "shared/data/gpt2-bpe", which lies beside a checkout, not in it); the
-// MOSS_SHARED_DIR environment variable, if set, is tried first for paths starting with "shared/".
-// Empty if there is none.
-std::string find_beside_checkout(const std::string& relative);
 
 }  // namespace moss

@@ -33,7 +33,7 @@ class CliCommands : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(std::filesystem::exists(MOSS_BINARY)) << "build the moss executable first: " << MOSS_BINARY;
-    dir_ = std::filesystem::temp_directory_path() / ("moss_cli_commands_" + std::to_string(getpid()));
+    dir_ = std::filesystem::temp_directory_path() / (std::string("moss_cli_commands_").append(std::to_string(getpid())));
     std::filesystem::create_directories(dir_);
     model_ = (dir_ / "tiny.gguf").string();
     int rc = 0;

@@ -17,7 +17,7 @@ namespace {
 class ModelEngineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = std::filesystem::temp_directory_path() / ("moss_engine_" + std::to_string(getpid()));
+    dir_ = std::filesystem::temp_directory_path() / (std::string("moss_engine_").append(std::to_string(getpid())));
     std::filesystem::create_directories(dir_);
     path_ = (dir_ / "tiny-chat.gguf").string();
     write_random_model(path_, random_model_shape("tiny-chat"), DType::F32, 7);
@@ -69,13 +69,13 @@ TEST_F(ModelEngineTest, ConcurrentTurnsMatchSequentialOnes) {
   {
     ModelEngine e(options());
     for (size_t i = 0; i < prompts.size(); ++i)
-      sequential.push_back(e.run_turn(request("s" + std::to_string(i), prompts[i]), {}).record.answer);
+      sequential.push_back(e.run_turn(request(std::string("s").append(std::to_string(i)), prompts[i]), {}).record.answer);
   }
   ModelEngine e(options());
   std::vector<std::string> concurrent(prompts.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < prompts.size(); ++i)
-    threads.emplace_back([&, i] { concurrent[i] = e.run_turn(request("p" + std::to_string(i), prompts[i]), {}).record.answer; });
+    threads.emplace_back([&, i] { concurrent[i] = e.run_turn(request(std::string("p").append(std::to_string(i)), prompts[i]), {}).record.answer; });
   for (auto& t : threads) t.join();
   EXPECT_EQ(concurrent, sequential);
   EXPECT_EQ(e.stats().running, 0);
