@@ -23,19 +23,20 @@ void append(std::vector<int32_t>& v, const std::vector<int32_t>& more) { v.inser
 std::vector<int32_t> Conversation::turn_tokens(const Turn& t, TurnLayout layout, const ChatCodec& codec) {
   std::vector<int32_t> v = codec.encode_text(std::string(kHumanTag) + t.human);
   v.push_back(codec.marker(Marker::Eoh));
+  // A generated field starts with the space after its tag's colon (see generate_stage); an empty
+  // one (a stage closed without text, e.g. a cancelled turn) has nothing after the tag.
+  auto field = [&](const char* tag, const std::string& text, Marker end) {
+    append(v, codec.encode_text(tag));
+    if (!text.empty()) append(v, codec.encode_text(" " + text));
+    v.push_back(codec.marker(end));
+  };
   if (layout == TurnLayout::FiveField) {
-    append(v, codec.encode_text(kOpenThoughts));
-    append(v, codec.encode_text(" " + t.inner_thoughts));
-    v.push_back(codec.marker(Marker::Eot));
-    append(v, codec.encode_text(kOpenCommands));
-    append(v, codec.encode_text(" " + t.commands));
-    v.push_back(codec.marker(Marker::Eoc));
+    field(kOpenThoughts, t.inner_thoughts, Marker::Eot);
+    field(kOpenCommands, t.commands, Marker::Eoc);
     append(v, codec.encode_text(results_text(t.results)));
     v.push_back(codec.marker(Marker::Eor));
   }
-  append(v, codec.encode_text(kOpenAnswer));
-  append(v, codec.encode_text(" " + t.answer));
-  v.push_back(codec.marker(Marker::Eom));
+  field(kOpenAnswer, t.answer, Marker::Eom);
   append(v, codec.encode_text("\n"));
   return v;
 }
@@ -199,7 +200,7 @@ void Conversation::begin_turn(std::string_view user_text, const ChatCallbacks& c
   std::vector<int32_t> chunk = codec_.encode_text(std::string(kHumanTag) + std::string(user_text));
   chunk.push_back(codec_.marker(Marker::Eoh));
   {
-    const std::vector<int32_t> tag = codec_.encode_text(five ? "\n<|Inner Thoughts|>:" : "\n<|MOSS|>:");
+    const std::vector<int32_t> tag = codec_.encode_text(five ? kOpenThoughts : kOpenAnswer);
     chunk.insert(chunk.end(), tag.begin(), tag.end());
   }
   make_room(chunk.size(), false, cb);
@@ -230,7 +231,7 @@ Conversation::CommandsSample Conversation::sample_commands(std::string_view user
   try {
     StageResult th = generate_stage(ChatStage::InnerThoughts, Marker::Eot, {}, options_.max_thought_tokens);
     out.inner_thoughts = th.text;
-    const std::vector<int32_t> ctag = codec_.encode_text("\n<|Commands|>:");
+    const std::vector<int32_t> ctag = codec_.encode_text(kOpenCommands);
     make_room(ctag.size(), true, {});
     tokens_.insert(tokens_.end(), ctag.begin(), ctag.end());
     const size_t before = tokens_.size();
@@ -252,31 +253,8 @@ Conversation::CommandsSample Conversation::sample_commands(std::string_view user
 }
 
 void Conversation::restore(const std::vector<Turn>& turns) {
-  const bool five = options_.layout == TurnLayout::FiveField;
-  auto add = [&](std::vector<int32_t>& chunk, std::string_view tag, const std::string& text, Marker end) {
-    const std::vector<int32_t> t = codec_.encode_text(tag);
-    chunk.insert(chunk.end(), t.begin(), t.end());
-    if (!text.empty()) {  // generated text began with the space after the colon (see generate_stage)
-      const std::vector<int32_t> g = codec_.encode_text(" " + text);
-      chunk.insert(chunk.end(), g.begin(), g.end());
-    }
-    chunk.push_back(codec_.marker(end));
-  };
   for (const Turn& turn : turns) {
-    std::vector<int32_t> chunk = codec_.encode_text(std::string(kHumanTag) + turn.human);
-    chunk.push_back(codec_.marker(Marker::Eoh));
-    if (five) {
-      add(chunk, "\n<|Inner Thoughts|>:", turn.inner_thoughts, Marker::Eot);
-      add(chunk, "\n<|Commands|>:", turn.commands, Marker::Eoc);
-      const std::vector<int32_t> r = codec_.encode_text(turn.results.inline_form
-                                                            ? "\n<|Results|>: " + turn.results.body
-                                                            : "\n<|Results|>:\n" + turn.results.body + "\n");
-      chunk.insert(chunk.end(), r.begin(), r.end());
-      chunk.push_back(codec_.marker(Marker::Eor));
-    }
-    add(chunk, "\n<|MOSS|>:", turn.answer, Marker::Eom);
-    const std::vector<int32_t> nl = codec_.encode_text("\n");
-    chunk.insert(chunk.end(), nl.begin(), nl.end());
+    const std::vector<int32_t> chunk = turn_tokens(turn, options_.layout, codec_);
     make_room(chunk.size(), false, {});
     turn_starts_.push_back(tokens_.size());
     tokens_.insert(tokens_.end(), chunk.begin(), chunk.end());
@@ -294,7 +272,7 @@ TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& c
       StageResult th = generate_stage(ChatStage::InnerThoughts, Marker::Eot, cb, options_.max_thought_tokens);
       rep.turn.inner_thoughts = th.text;
       rep.thoughts_stop = th.stop;
-      const std::vector<int32_t> ctag = codec_.encode_text("\n<|Commands|>:");
+      const std::vector<int32_t> ctag = codec_.encode_text(kOpenCommands);
       make_room(ctag.size(), true, cb);
       tokens_.insert(tokens_.end(), ctag.begin(), ctag.end());
       const bool constrained = options_.constrain_commands;
@@ -308,10 +286,9 @@ TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& c
       rep.calls = res.calls;
       rep.turn.results = res.field;
       if (cb.on_text) cb.on_text(ChatStage::Results, res.field.body);
-      std::vector<int32_t> rchunk = codec_.encode_text(res.field.inline_form ? "\n<|Results|>: " + res.field.body
-                                                                             : "\n<|Results|>:\n" + res.field.body + "\n");
+      std::vector<int32_t> rchunk = codec_.encode_text(results_text(res.field));
       rchunk.push_back(codec_.marker(Marker::Eor));
-      const std::vector<int32_t> mtag = codec_.encode_text("\n<|MOSS|>:");
+      const std::vector<int32_t> mtag = codec_.encode_text(kOpenAnswer);
       rchunk.insert(rchunk.end(), mtag.begin(), mtag.end());
       make_room(rchunk.size(), true, cb);
       tokens_.insert(tokens_.end(), rchunk.begin(), rchunk.end());

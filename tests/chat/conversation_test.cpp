@@ -290,6 +290,12 @@ TEST(Conversation, CancelClosesTheTurn) {
   EXPECT_EQ(r.turn.answer, "");
   for (Marker m : {Marker::Eoh, Marker::Eot, Marker::Eoc, Marker::Eor, Marker::Eom})
     EXPECT_EQ(f.count(conv.tokens(), m), 1u);
+  // The stored turn (with its empty fields) rebuilds exactly these tokens.
+  ScriptedLanguageModel lm2(300, 4096, {}, f.codec.marker(Marker::Eom));
+  o.cancel = nullptr;
+  Conversation restored(lm2, f.codec, f.reg, o);
+  restored.restore(conv.history());
+  EXPECT_EQ(restored.tokens(), conv.tokens());
 }
 
 }  // namespace
