@@ -110,6 +110,8 @@ HAND = [
     'abs(-0.0)', 'ceil(-0.0)', 'floor(1e16+0.5)', 'int(3)', 'float(3)', 'exp(1)', 'sqrt(2)**2',
     '((1+2)*(3+4))^2', '0b01101000', '0x_ff', '0o17', '0b2', '0x', '1__0', '1_', '1_0.5_5', '1e1_0',
     '0B11 + 0XfF', '00_0', '1e+_5', '1.0e10', '1E5', '1e+5', '1e-5', '.5e1', '7.e1',
+    # exponents beyond a long (a libFuzzer find: the overflow/underflow decision overflowed)
+    '13e' + '8' * 48 + '1', '13e-' + '8' * 48, '0.0e' + '9' * 40, '1e' + '9' * 30 + '-1e' + '9' * 30,
 ]
 
 

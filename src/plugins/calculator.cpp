@@ -8,6 +8,7 @@
 #include <cln/integer_io.h>
 #include <cln/rational.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -261,7 +262,10 @@ class Evaluator {
       // decimal exponent of the first significant digit.
       size_t e = text.find_first_of("eE");
       std::string mant = text.substr(0, e);
+      // strtol saturates at LONG_MAX/LONG_MIN for absurd exponents ("13e888...8"); clamp far
+      // beyond any double's range so that lead + exp10 below cannot overflow.
       long exp10 = e == std::string::npos ? 0 : std::strtol(text.c_str() + e + 1, nullptr, 10);
+      exp10 = std::clamp(exp10, -1000000000L, 1000000000L);
       size_t dot = mant.find('.');
       if (dot == std::string::npos) dot = mant.size();
       size_t first = mant.find_first_of("123456789");
