@@ -48,6 +48,7 @@ ResultsOutcome run_commands(const ParsedCommands& commands, const PluginSet& ena
       ToolResult r = p->run(call.argument, ctx);
       o.status = r.ok ? CallStatus::Ok : CallStatus::NoResult;
       o.lines = r.lines;
+      o.images = r.images;
       o.block = p->format(call.argument, r);
       // A second quoted argument is echoed after the first call's parenthesis, as in the data:
       // `Solve("2x+3x+4x=30"), "x" =>`.

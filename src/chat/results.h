@@ -26,6 +26,7 @@ struct CallOutcome {
   ParsedCall call;
   CallStatus status = CallStatus::Ok;
   std::vector<std::string> lines;  // the plugin's result lines (empty if it did not run)
+  std::vector<ToolImage> images = {};  // pictures the plugin saved (Text2Image), for frontends
   std::string block;               // this call's part of the Results body
 };
 

@@ -14,11 +14,19 @@ struct ToolTurnContext {
   int next_search_hit = 1;  // <|k|> numbering continues across the Search calls of one turn
 };
 
+// A picture a plugin saved (Text2Image): frontends show it; it is not part of the model's text.
+struct ToolImage {
+  std::string name;       // file name inside the plugin's output folder, e.g. "moss-...-1a2b3c.png"
+  std::string path;       // full path of the saved file
+  std::string mime_type;  // "image/png", "image/jpeg" or "image/webp"
+};
+
 struct ToolResult {
   // Lines after `Name("arg") =>` (Search, Solve) or the single value of Calculate; see the
   // plugin's format(). Empty lines are not allowed.
   std::vector<std::string> lines;
   bool ok = true;
+  std::vector<ToolImage> images = {};  // pictures this call saved (Text2Image); empty for the others
 };
 
 class Plugin {

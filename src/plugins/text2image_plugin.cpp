@@ -46,6 +46,44 @@ std::string slug(const std::string& prompt) {
 
 }  // namespace
 
+std::string image_mime_type(const std::vector<uint8_t>& bytes) {
+  const char* ext = image_extension(bytes);
+  if (!ext) return "";
+  const std::string e = ext;
+  return e == ".png" ? "image/png" : e == ".jpg" ? "image/jpeg" : "image/webp";
+}
+
+ToolImage save_generated_image(const std::string& dir, const std::string& prompt, const std::vector<uint8_t>& image) {
+  const char* ext = image_extension(image);
+  if (!ext) fail("not a PNG, JPEG or WebP image");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail("cannot create ", dir, ": ", ec.message());
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  std::random_device rd;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    char rnd[16];
+    std::snprintf(rnd, sizeof rnd, "%06x", rd() & 0xFFFFFF);
+    const std::string name = "moss-" + std::string(stamp) + "-" + slug(prompt) + "-" + rnd + ext;
+    const fs::path path = fs::path(dir) / name;
+    // "x": fail if the file exists, so nothing is ever overwritten.
+    std::FILE* f = std::fopen(path.c_str(), "wbx");
+    if (!f) continue;
+    const size_t n = std::fwrite(image.data(), 1, image.size(), f);
+    const bool ok = std::fclose(f) == 0 && n == image.size();
+    if (!ok) {
+      fs::remove(path, ec);
+      fail("cannot write ", path.string());
+    }
+    return ToolImage{name, path.string(), image_mime_type(image)};
+  }
+  fail("cannot create a new file in ", dir);
+}
+
 std::vector<uint8_t> base64_decode(std::string_view text) {
   const size_t comma = text.find(',');
   if (text.rfind("data:", 0) == 0 && comma != std::string_view::npos) text.remove_prefix(comma + 1);
@@ -161,37 +199,6 @@ std::vector<uint8_t> Text2ImagePlugin::generate(const std::string& prompt) const
   return image;
 }
 
-std::string Text2ImagePlugin::save(const std::string& prompt,
-                                   const std::vector<uint8_t>& image) const {
-  std::error_code ec;
-  fs::create_directories(config_.output_dir, ec);
-  if (ec) fail("cannot create ", config_.output_dir, ": ", ec.message());
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  std::random_device rd;
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    char rnd[16];
-    std::snprintf(rnd, sizeof rnd, "%06x", rd() & 0xFFFFFF);
-    const fs::path path = fs::path(config_.output_dir) /
-                          ("moss-" + std::string(stamp) + "-" + slug(prompt) + "-" + rnd +
-                           image_extension(image));
-    // "x": fail if the file exists, so nothing is ever overwritten.
-    std::FILE* f = std::fopen(path.c_str(), "wbx");
-    if (!f) continue;
-    const size_t n = std::fwrite(image.data(), 1, image.size(), f);
-    const bool ok = std::fclose(f) == 0 && n == image.size();
-    if (!ok) {
-      fs::remove(path, ec);
-      fail("cannot write ", path.string());
-    }
-    return path.string();
-  }
-  fail("cannot create a new file in ", config_.output_dir);
-}
-
 ToolResult Text2ImagePlugin::run(const std::string& argument, ToolTurnContext&) {
   ToolResult result;
   if (!configured()) {
@@ -200,10 +207,13 @@ ToolResult Text2ImagePlugin::run(const std::string& argument, ToolTurnContext&) 
     return result;
   }
   try {
-    const std::string path = save(argument, generate(argument));
-    std::lock_guard lock(mu_);
-    last_path_ = path;
+    ToolImage saved = save_generated_image(config_.output_dir, argument, generate(argument));
+    {
+      std::lock_guard lock(mu_);
+      last_path_ = saved.path;
+    }
     result.lines = {"Image generated successfully."};
+    result.images.push_back(std::move(saved));
   } catch (const std::exception& e) {
     std::string why = e.what();
     for (char& c : why) {

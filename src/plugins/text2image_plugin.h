@@ -1,7 +1,8 @@
 // The Text2Image plugin (spec 7.6): `Text2Image("description")` asks an image service for one
 // picture, saves it under a generated file name in the output folder, and yields the single result
 // line the data always shows: "Image generated successfully." (the chat loop writes it as
-// `<|Results|>: Image generated successfully.<eor>`). Backends:
+// `<|Results|>: Image generated successfully.<eor>`); the saved file is reported in
+// ToolResult::images (name, path, MIME type) so frontends can show it. Backends:
 // * automatic1111: POST {base_url}/sdapi/v1/txt2img {prompt, steps, width, height}
 //   -> {"images": ["<base64 PNG>", ...]}
 // * openai: POST {base_url}/v1/images/generations {prompt, n: 1, size: "WxH",
@@ -9,6 +10,7 @@
 // On failure the line is "Image generation failed: <reason>." with ok = false; run() never throws.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -39,6 +41,19 @@ Text2ImageConfig text2image_config_from_json(std::string_view json_text);
 // Reads the "text2image" section of a JSON config file; absent -> disabled config.
 Text2ImageConfig text2image_config_from_file(const std::string& path);
 
+// MIME type of PNG / JPEG / WebP bytes by their signature; "" for anything else.
+std::string image_mime_type(const std::vector<uint8_t>& bytes);
+
+// A Text2Image plugin for tests and demos without an image service: each call saves a small
+// placeholder PNG (a 16x16 gradient) into `output_dir` under a fresh name like the real plugin's
+// and reports it, with the data's success line. (make_text2image_stub_plugin() saves nothing.)
+std::unique_ptr<Plugin> make_text2image_placeholder_plugin(const std::string& output_dir);
+
+// Saves `image` under a new name "moss-YYYYmmdd-HHMMSS-<slug of prompt>-<random>.<ext>" in `dir`
+// (created if missing; an existing file is never overwritten). Returns what was saved. Throws
+// moss::Error when the bytes are not PNG/JPEG/WebP or the file cannot be written.
+ToolImage save_generated_image(const std::string& dir, const std::string& prompt, const std::vector<uint8_t>& image);
+
 // Standard base64 (RFC 4648) with optional padding; whitespace is ignored and a leading
 // "data:...;base64," is dropped. Throws moss::Error on any other character or a bad length.
 std::vector<uint8_t> base64_decode(std::string_view text);
@@ -60,7 +75,6 @@ class Text2ImagePlugin : public Plugin {
 
  private:
   std::vector<uint8_t> generate(const std::string& prompt) const;
-  std::string save(const std::string& prompt, const std::vector<uint8_t>& image) const;
 
   Text2ImageConfig config_;
   HttpClient client_;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <unistd.h>
 
 #include "http_test_server.h"
 #include "util/error.h"
@@ -109,6 +110,11 @@ TEST_F(Text2ImageTest, Automatic1111SavesPng) {
   EXPECT_EQ(request["width"], 640);
   EXPECT_EQ(request["height"], 512);
   const fs::path saved = plugin.last_image_path();
+  // The result reports the saved picture for frontends.
+  ASSERT_EQ(r.images.size(), 1u);
+  EXPECT_EQ(r.images[0].path, saved.string());
+  EXPECT_EQ(r.images[0].name, saved.filename().string());
+  EXPECT_EQ(r.images[0].mime_type, "image/png");
   EXPECT_EQ(saved.parent_path(), out_dir);  // the prompt cannot steer the path
   EXPECT_EQ(saved.extension(), ".png");
   EXPECT_NE(saved.filename().string().find("a-painting-of-the-rock-x"), std::string::npos) << saved;
@@ -146,6 +152,7 @@ TEST_F(Text2ImageTest, FailuresAreResultLines) {
   ToolResult r = plugin.run("x", ctx);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.lines[0], "Image generation failed: the reply is not valid JSON.");
+  EXPECT_TRUE(r.images.empty());
   reply = R"({"images": []})";
   EXPECT_EQ(plugin.run("x", ctx).lines[0], "Image generation failed: the reply has no images[0] string.");
   reply = R"({"images": ["Zm9vYmFy"]})";
@@ -169,6 +176,44 @@ TEST_F(Text2ImageTest, FailuresAreResultLines) {
   Text2ImagePlugin disabled{Text2ImageConfig{}};
   EXPECT_FALSE(disabled.configured());
   EXPECT_FALSE(disabled.run("x", ctx).ok);
+}
+
+TEST(Text2ImageMime, BySignature) {
+  EXPECT_EQ(image_mime_type(base64_decode(kPngB64)), "image/png");
+  EXPECT_EQ(image_mime_type({0xFF, 0xD8, 0xFF, 0xE0}), "image/jpeg");
+  EXPECT_EQ(image_mime_type({'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'E', 'B', 'P'}), "image/webp");
+  EXPECT_EQ(image_mime_type({'<', 's', 'v', 'g'}), "");
+  EXPECT_THROW(save_generated_image(fs::temp_directory_path().string(), "x", {'<', 's', 'v', 'g'}), Error);
+}
+
+// The placeholder (tests and demos) saves a real PNG per call and reports it like the real plugin.
+TEST(Text2ImagePlaceholder, SavesAValidPngPerCall) {
+  const fs::path dir = fs::temp_directory_path() / ("moss_t2i_placeholder_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto plugin = make_text2image_placeholder_plugin(dir.string());
+  ToolTurnContext ctx;
+  const ToolResult a = plugin->run("a cat", ctx);
+  const ToolResult b = plugin->run("a cat", ctx);
+  ASSERT_TRUE(a.ok) << a.lines[0];
+  EXPECT_EQ(a.lines, std::vector<std::string>{"Image generated successfully."});
+  ASSERT_EQ(a.images.size(), 1u);
+  ASSERT_EQ(b.images.size(), 1u);
+  EXPECT_NE(a.images[0].name, b.images[0].name);
+  EXPECT_EQ(a.images[0].mime_type, "image/png");
+  EXPECT_EQ(fs::path(a.images[0].path).parent_path(), dir);
+  std::ifstream in(a.images[0].path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(image_mime_type(bytes), "image/png");
+  // 64x64 RGB rows with a filter byte each, stored uncompressed: the file is a little larger.
+  EXPECT_GT(bytes.size(), 64u * (64 * 3 + 1));
+  EXPECT_EQ(plugin->format("a cat", a), "Text2Image(\"a cat\") => 'Image generated successfully.'");
+  // An unwritable folder is a failure line, not an exception.
+  auto bad = make_text2image_placeholder_plugin("/proc/moss-no-such-dir");
+  const ToolResult f = bad->run("x", ctx);
+  EXPECT_FALSE(f.ok);
+  EXPECT_TRUE(f.images.empty());
+  EXPECT_EQ(f.lines[0].rfind("Image generation failed: ", 0), 0u);
+  fs::remove_all(dir);
 }
 
 TEST(Text2ImageConfig, FromJson) {
