@@ -1,5 +1,6 @@
 // `moss bench`: performance figures reported the same way every time (see bench/README.md).
-//   moss bench -m MODEL [-p 128] [-n 32] [-t T] [--json]   end to end: prefill and decode tok/s
+//   moss bench -m MODEL [-p 128] [-n 32] [-t T] [--kv-type f16|f32] [--json]
+//                                                           end to end: prefill and decode tok/s
 //   moss bench --kernels [--shape small|moss16b] [--type T] [--layers N] [-p 128] [-n 8] [-t T] [--json]
 //                                                           the matmuls of one token alone
 //   moss bench --make-model FILE [--shape small|moss16b|tiny|tiny-chat] [--type T] [--vocab-dir DIR|builtin] [--seed S]
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/common.h"
 #include "formats/metadata.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
@@ -110,7 +112,7 @@ void make_model(const std::string& path, const Shape& s, DType wt, uint32_t seed
 }
 
 struct BenchOptions {
-  std::string model, make_model, shape = "small", type = "q4_0", isa, vocab_dir;
+  std::string model, make_model, shape = "small", type = "q4_0", isa, vocab_dir, kv_type = kDefaultKvType;
   uint32_t seed = 1;
   int prompt = 128, gen = 32, threads = 0, bandwidth_mib = 1024, layers = 0;
   bool kernels = false, json = false;
@@ -212,6 +214,11 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model) {
   }
   const double decode = o.gen / seconds_since(t1);
   nlohmann::json j;
+  // KV cache bytes the decode steps read, per step on average (step i attends to P + i + 1
+  // positions): not part of bytes_per_token, which stays the weights alone.
+  j["kv_type"] = dtype_name(cache.type());
+  j["kv_bytes_per_token"] =
+      static_cast<double>(cache.bytes_per_position()) * (o.prompt + (o.gen + 1) / 2.0);
   j["prefill_tok_per_cpu_s"] = o.prompt / (c1 - c0);
   j["decode_tok_per_cpu_s"] = o.gen / (cpu_seconds() - c1);
   j["mode"] = "model";
@@ -246,7 +253,7 @@ int run_bench(const BenchOptions& o) {
     j = bench_kernels(o, *pool);
     j["type"] = o.type;
   } else {
-    model = Model::load(o.model, threads);
+    model = Model::load(o.model, threads, kv_type_from_name(o.kv_type));
     pool = &model->pool();
     j = bench_model(o, *model);
   }
@@ -263,6 +270,9 @@ int run_bench(const BenchOptions& o) {
   std::printf("%s  threads %d  isa %s\n", j["mode"].get<std::string>().c_str(), pool->size(), isa_name(active_isa()));
   std::printf("  prefill  %8.1f tok/s  (%d tokens)\n", j["prefill_tok_s"].get<double>(), o.prompt);
   std::printf("  decode   %8.2f tok/s  (%d tokens)\n", j["decode_tok_s"].get<double>(), o.gen);
+  if (j.contains("kv_type"))
+    std::printf("  KV cache %s, %.1f MB read per decode step (average)\n", j["kv_type"].get<std::string>().c_str(),
+                j["kv_bytes_per_token"].get<double>() / 1e6);
   std::printf("  per CPU-second: prefill %.1f tok, decode %.2f tok  (1-min load average before the run: %.1f)\n",
               j["prefill_tok_per_cpu_s"].get<double>(), j["decode_tok_per_cpu_s"].get<double>(), load_before);
   std::printf(
@@ -294,6 +304,7 @@ const CommandRegistration kRegister{
                      "--make-model: folder with GPT-2's encoder.json + vocab.bpe, or 'builtin' (default: "
                      "shared/data/gpt2-bpe beside the checkout if present and the shape has room)");
       sub.add_option("--seed", o->seed, "--make-model: random seed of the weights (default 1)");
+      add_kv_type_option(sub, o->kv_type);
       sub.add_option("--isa", o->isa, "force kernels: scalar, avx2 or avx512 (default: best for this CPU)");
       return std::function<int()>([o] { return run_bench(*o); });
     }};

@@ -119,7 +119,7 @@ int run_chat(const ChatArgs& a) {
       std::fprintf(stderr, "moss chat: %s has no backend configured (see --config / --image-stub); disabled\n", api);
     }
   }
-  std::unique_ptr<LanguageModel> lm = load_language_model(a.model.model, a.model.threads);
+  std::unique_ptr<LanguageModel> lm = load_language_model(a.model.model, a.model.threads, a.model.kv_dtype());
   std::unique_ptr<Tokenizer> own_tok;
   const Tokenizer* tok = lm->tokenizer();
   if (!tok) {
@@ -194,6 +194,7 @@ int run_chat(const ChatArgs& a) {
 const CommandRegistration reg("chat", "chat with a MOSS model in the terminal (streaming, plugins)", [](CLI::App& sub) {
   auto a = std::make_shared<ChatArgs>();
   a->model.add_to(sub);
+  a->model.add_kv_type_to(sub);
   sub.add_option("--plugins", a->plugins, "enabled plugins: search,calculator,solver,text2image (default none)");
   sub.add_option("--layout", a->layout, "turn layout: five (plugin model) or two (sft model); default by --plugins");
   sub.add_option("--system", a->system_file, "file with the meta instruction to use verbatim");

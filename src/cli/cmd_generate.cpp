@@ -27,7 +27,7 @@ int run_generate(const GenerateArgs& a) {
   if (a.temp != 0.0) fail("sampling: use moss chat (moss generate is greedy only: --temp 0)");
   if (a.n < 0) fail("-n must be >= 0");
   if (a.ids.empty() && a.prompt.empty()) fail("give the prompt with --ids or --prompt");
-  auto model = Model::load(a.model.model, a.model.threads);
+  auto model = Model::load(a.model.model, a.model.threads, a.model.kv_dtype());
   std::vector<int32_t> prompt;
   std::unique_ptr<Tokenizer> tok;
   if (!a.prompt.empty() || !a.print_ids)
@@ -61,6 +61,7 @@ const CommandRegistration reg(
     [](CLI::App& sub) {
       auto a = std::make_shared<GenerateArgs>();
       a->model.add_to(sub);
+      a->model.add_kv_type_to(sub);
       auto* ids = sub.add_option("--ids", a->ids, "prompt as comma-separated token ids");
       auto* prompt = sub.add_option("--prompt", a->prompt, "prompt text (special tokens such as <eoh> are parsed)");
       ids->excludes(prompt);

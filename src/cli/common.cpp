@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "model/kv_cache.h"
 #include "util/error.h"
 
 namespace moss::cli {
@@ -11,6 +12,18 @@ void ModelOptions::add_to(CLI::App& sub, bool model_required) {
   auto* opt = sub.add_option("-m,--model", model, "model: a .gguf file or a Hugging Face model folder");
   if (model_required) opt->required();
   sub.add_option("-t,--threads", threads, "worker threads (default: all cores; clamped to a sane range)");
+}
+
+void ModelOptions::add_kv_type_to(CLI::App& sub) { add_kv_type_option(sub, kv_type); }
+
+DType ModelOptions::kv_dtype() const { return kv_type_from_name(kv_type); }
+
+void add_kv_type_option(CLI::App& sub, std::string& kv_type) {
+  sub.add_option("--kv-type", kv_type,
+                 std::string("KV cache element type: f16 (half the cache memory, keys/values rounded to half) or "
+                             "f32 (exact); default ") +
+                     kDefaultKvType)
+      ->check(CLI::IsMember({"f16", "f32"}));
 }
 
 std::vector<int32_t> parse_id_list(const std::string& text) {

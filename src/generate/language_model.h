@@ -10,6 +10,8 @@
 #include <span>
 #include <string>
 
+#include "tensor/dtype.h"
+
 namespace moss {
 
 class Tokenizer;
@@ -34,8 +36,9 @@ class LanguageModel {
 };
 
 // Opens a model file (GGUF or Hugging Face folder) for generation with `threads` CPU threads
-// (0 = all). Implemented in model_adapter.cpp over the real Model.
-std::unique_ptr<LanguageModel> load_language_model(const std::string& path, int threads);
+// (0 = all) and a KV cache of kv_type (F32 or F16, see model/kv_cache.h). Implemented in
+// model_adapter.cpp over the real Model.
+std::unique_ptr<LanguageModel> load_language_model(const std::string& path, int threads, DType kv_type = DType::F32);
 
 // The tokenizer stored with the same model file.
 Tokenizer load_model_tokenizer(const std::string& path);

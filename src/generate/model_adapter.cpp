@@ -38,8 +38,8 @@ class ModelLanguageModel : public LanguageModel {
 
 }  // namespace
 
-std::unique_ptr<LanguageModel> load_language_model(const std::string& path, int threads) {
-  return std::make_unique<ModelLanguageModel>(Model::load(path, threads));
+std::unique_ptr<LanguageModel> load_language_model(const std::string& path, int threads, DType kv_type) {
+  return std::make_unique<ModelLanguageModel>(Model::load(path, threads, kv_type));
 }
 
 Tokenizer load_model_tokenizer(const std::string& path) { return Tokenizer::from_metadata(open_model(path).meta); }

@@ -1,17 +1,35 @@
 // Attention kernel (see attention.h). Each (sequence, head) is independent; a thread takes a group of
 // contiguous heads of one sequence, and the query rows are processed one at a time with a score
-// buffer of (heads in the group) x S floats.
+// buffer of (heads in the group) x S floats. Also the scalar half conversions and their dispatch.
 #include "kernels/attention.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
+#include "kernels/attention_kernels.h"
+#include "util/error.h"
+#include "util/half.h"
 #include "util/thread_pool.h"
 
 namespace moss {
 
 namespace {
+
+void to_f32_scalar(const uint16_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_f32(src[i]);
+}
+void to_f16_scalar(const float* src, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
+}
+constexpr HalfKernels kScalarHalf{to_f32_scalar, to_f16_scalar};
+
+size_t kv_elem_bytes(DType t) { return t == DType::F16 ? 2 : 4; }
+
+void check_kv_type(DType t) {
+  if (!kv_type_supported(t)) fail("KV cache element type ", dtype_name(t), " is not supported (f32 or f16)");
+}
 
 // q . k with 16 independent partial sums (lane i sums the terms d = i mod 16), added pairwise at the
 // end: the compiler turns the lanes into SIMD registers, and the additions no longer wait on each
@@ -32,30 +50,69 @@ float dot(const float* q, const float* k, int64_t n) {
 // The cache rows are read once each (no reuse) and a row's slice starts a new page: asking for the
 // row kAhead steps on keeps the memory busy while this one is computed.
 constexpr int64_t kAhead = 4;
-inline void prefetch_span(const float* p, int64_t n) {
-  for (int64_t i = 0; i < n; i += 16) __builtin_prefetch(p + i);
+inline void prefetch_bytes(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; i += 64) __builtin_prefetch(p + i);
 }
+
+// The slice [off, off + n) of cache rows as float32. F32 rows are read in place; F16 rows are
+// converted (exactly) into the worker's buffer, so everything after this is the f32 arithmetic.
+class RowReader {
+ public:
+  RowReader(const void* base, DType t, int64_t stride, int64_t off, int64_t n, const HalfKernels& hk,
+            std::vector<float>& buf)
+      : base_(static_cast<const uint8_t*>(base) + static_cast<size_t>(off) * kv_elem_bytes(t)),
+        row_bytes_(static_cast<size_t>(stride) * kv_elem_bytes(t)),
+        span_bytes_(static_cast<size_t>(n) * kv_elem_bytes(t)),
+        n_(n),
+        f16_(t == DType::F16),
+        hk_(hk),
+        buf_(buf) {
+    if (f16_ && static_cast<int64_t>(buf_.size()) < n) buf_.resize(static_cast<size_t>(n));
+  }
+  const float* row(int64_t j) const {
+    const uint8_t* p = base_ + static_cast<size_t>(j) * row_bytes_;
+    if (!f16_) return reinterpret_cast<const float*>(p);
+    hk_.to_f32(reinterpret_cast<const uint16_t*>(p), buf_.data(), n_);
+    return buf_.data();
+  }
+  void prefetch(int64_t j) const { prefetch_bytes(base_ + static_cast<size_t>(j) * row_bytes_, span_bytes_); }
+
+ private:
+  const uint8_t* base_;
+  size_t row_bytes_, span_bytes_;
+  int64_t n_;
+  bool f16_;
+  const HalfKernels& hk_;
+  std::vector<float>& buf_;
+};
+
+// Per-worker scratch: the score rows and the converted cache slice.
+struct Scratch {
+  std::vector<float> scores, row;
+};
 
 // Heads [h0, h1) of one sequence. Keys and values are visited row by row, each row's slice for all
 // these heads at once: the heads of a row are contiguous, so a thread reads one span per cache row
 // instead of one 1 KiB piece per head (with rows 8 KiB apart that was a TLB miss per head and row,
 // and the attention of a decode step cost as much as a third of the weight reads). Per head the
 // arithmetic is the same as visiting the heads one by one: same operations, same order.
-void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_dim, std::vector<float>& scores) {
+void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_dim, const HalfKernels& hk,
+                  Scratch& scratch) {
   // The reference divides by sqrt(D) as a float32 scalar (16.0 exactly for D = 256).
   const float scale = static_cast<float>(std::sqrt(static_cast<double>(head_dim)));
   const int64_t G = h1 - h0;
+  std::vector<float>& scores = scratch.scores;
+  const RowReader keys(s.k, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, hk, scratch.row);
+  const RowReader values(s.v, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, hk, scratch.row);
   for (int64_t t = 0; t < s.n_new; ++t) {
     const int64_t n_keys = s.n_past + t + 1;  // causal: positions 0..P+t
     if (static_cast<int64_t>(scores.size()) < G * n_keys) scores.resize(static_cast<size_t>(G * n_keys));
     float* sc = scores.data();  // [G][n_keys]
     for (int64_t j = 0; j < n_keys; ++j) {
-      const float* k = s.k + j * s.kv_stride;
-      if (j + kAhead < n_keys) prefetch_span(k + kAhead * s.kv_stride + h0 * head_dim, G * head_dim);
-      for (int64_t g = 0; g < G; ++g) {
-        const int64_t off = (h0 + g) * head_dim;
-        sc[g * n_keys + j] = dot(s.q + t * s.q_stride + off, k + off, head_dim) / scale;
-      }
+      if (j + kAhead < n_keys) keys.prefetch(j + kAhead);
+      const float* k = keys.row(j);  // heads h0..h1-1
+      for (int64_t g = 0; g < G; ++g)
+        sc[g * n_keys + j] = dot(s.q + t * s.q_stride + (h0 + g) * head_dim, k + g * head_dim, head_dim) / scale;
     }
     for (int64_t g = 0; g < G; ++g) {
       float* row = sc + g * n_keys;
@@ -72,8 +129,8 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     float* out = s.out + t * s.out_stride + h0 * head_dim;
     for (int64_t d = 0; d < G * head_dim; ++d) out[d] = 0.0f;
     for (int64_t j = 0; j < n_keys; ++j) {
-      const float* v = s.v + j * s.kv_stride + h0 * head_dim;
-      if (j + kAhead < n_keys) prefetch_span(v + kAhead * s.kv_stride, G * head_dim);
+      if (j + kAhead < n_keys) values.prefetch(j + kAhead);
+      const float* v = values.row(j);
       for (int64_t g = 0; g < G; ++g) {
         const float p = sc[g * n_keys + j];
         float* o = out + g * head_dim;
@@ -86,24 +143,59 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
 
 }  // namespace
 
+const HalfKernels& half_kernels_scalar() { return kScalarHalf; }
+
+const HalfKernels& half_kernels(Isa isa) {
+  if (!isa_supported(isa)) fail("this CPU does not support the ", isa_name(isa), " kernels");
+  switch (isa) {
+    case Isa::Avx512:
+      return half_kernels_avx512();
+    case Isa::Avx2:
+      return half_kernels_avx2();
+    default:
+      return half_kernels_scalar();
+  }
+}
+
+bool kv_type_supported(DType t) { return t == DType::F32 || t == DType::F16; }
+
+void kv_from_f32(DType t, const float* src, void* dst, int64_t n) {
+  check_kv_type(t);
+  if (t == DType::F32)
+    std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
+  else
+    half_kernels(active_isa()).to_f16(src, static_cast<uint16_t*>(dst), n);
+}
+
+void kv_to_f32(DType t, const void* src, float* dst, int64_t n) {
+  check_kv_type(t);
+  if (t == DType::F32)
+    std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
+  else
+    half_kernels(active_isa()).to_f32(static_cast<const uint16_t*>(src), dst, n);
+}
+
 void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, ThreadPool& pool) {
+  for (const AttentionSeq& s : seqs) check_kv_type(s.kv_type);
+  const HalfKernels& hk = half_kernels(active_isa());
   // Work items: (sequence, group of contiguous heads), one group per thread for each sequence.
   const int64_t groups = std::min<int64_t>(n_head, pool.size());
   const int64_t n_items = static_cast<int64_t>(seqs.size()) * groups;
   pool.parallel_for(n_items, [&](int64_t b, int64_t e) {
-    std::vector<float> scores;  // one per worker and call: O(heads per group x S)
+    Scratch scratch;  // one per worker and call: O(heads per group x S)
     for (int64_t item = b; item < e; ++item) {
       int64_t h0, h1;
       split_range(n_head, static_cast<int>(item % groups), static_cast<int>(groups), h0, h1);
-      attend_heads(seqs[static_cast<size_t>(item / groups)], h0, h1, head_dim, scores);
+      attend_heads(seqs[static_cast<size_t>(item / groups)], h0, h1, head_dim, hk, scratch);
     }
   });
 }
 
 void attention_reference(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim) {
-  std::vector<float> scores;
+  for (const AttentionSeq& s : seqs) check_kv_type(s.kv_type);
+  Scratch scratch;
   for (const AttentionSeq& s : seqs)
-    for (int64_t h = 0; h < n_head; ++h) attend_heads(s, h, h + 1, head_dim, scores);
+    for (int64_t h = 0; h < n_head; ++h) attend_heads(s, h, h + 1, head_dim, kScalarHalf, scratch);
 }
 
 }  // namespace moss

@@ -1,32 +1,50 @@
 // Causal multi-head attention of new query rows over a KV cache (spec 1.6 steps 7-11), in float32:
 // scores = q . k / sqrt(D), query t (at position P + t) sees cache positions 0..P+t, softmax over
 // them, output = probs . v. Memory is O(heads per thread * S) per worker (one score row per head at a time), never O(T * S).
+// The cached keys and values are float32 or IEEE half (DType::F16: half the memory and half the
+// bytes read per decode step). Half rows are converted exactly to float32 (F16C / AVX-512 / scalar,
+// all giving the same bits) and then take the float32 arithmetic unchanged, so an f16 cache gives
+// exactly the result of an f32 cache holding the half-rounded values.
 #pragma once
 #include <cstdint>
 #include <span>
+
+#include "tensor/dtype.h"
 
 namespace moss {
 
 class ThreadPool;
 
-// One sequence's attention in one layer. Rows are row-major with the given strides (in floats);
+// One sequence's attention in one layer. Rows are row-major with the given strides (in elements);
 // head h occupies elements [h*D, (h+1)*D) of a row.
 struct AttentionSeq {
   const float* q = nullptr;  // [n_new rows, q_stride], rotary already applied
   int64_t q_stride = 0;
-  const float* k = nullptr;  // [n_past + n_new rows, kv_stride]: cache positions 0..S-1
-  const float* v = nullptr;
+  const void* k = nullptr;  // [n_past + n_new rows, kv_stride] of kv_type: cache positions 0..S-1
+  const void* v = nullptr;
   int64_t kv_stride = 0;
   float* out = nullptr;  // [n_new rows, out_stride]
   int64_t out_stride = 0;
   int64_t n_past = 0;  // P
   int64_t n_new = 0;   // T
+  DType kv_type = DType::F32;  // element type of k and v: F32 or F16
 };
 
-// Runs every (sequence, head) pair, spread over the pool's threads.
+// The KV element types attention() reads: F32 and F16.
+bool kv_type_supported(DType t);
+// dst[0..n) = src converted to the KV element type t (F16: round to nearest even, magnitudes from
+// 65520 on to +-inf; F32: a copy), with the active instruction set's conversions (every set gives
+// the same bits). Throws moss::Error for an unsupported t.
+void kv_from_f32(DType t, const float* src, void* dst, int64_t n);
+// dst[0..n) = src (of KV element type t) as float32; exact.
+void kv_to_f32(DType t, const void* src, float* dst, int64_t n);
+
+// Runs every (sequence, head) pair, spread over the pool's threads. Throws moss::Error (before any
+// work) if a sequence's kv_type is not supported.
 void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, ThreadPool& pool);
 
-// The same computation on the calling thread only: the scalar reference.
+// The same computation on the calling thread only: the scalar reference (half rows converted by the
+// portable util/half.h code).
 void attention_reference(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim);
 
 }  // namespace moss

@@ -1,18 +1,38 @@
 // KvCache (see kv_cache.h).
 #include "model/kv_cache.h"
 
+#include "kernels/attention.h"
 #include "util/error.h"
 
 namespace moss {
 
-KvCache::KvCache(const MossConfig& config, int64_t capacity)
-    : n_layer_(config.n_layer), n_embd_(config.n_embd), capacity_(capacity == 0 ? config.n_ctx : capacity) {
+DType kv_type_from_name(const std::string& name) {
+  if (name == "f32") return DType::F32;
+  if (name == "f16") return DType::F16;
+  fail("unknown KV cache type '", name, "' (known: f32, f16)");
+}
+
+KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
+    : n_layer_(config.n_layer),
+      n_embd_(config.n_embd),
+      capacity_(capacity == 0 ? config.n_ctx : capacity),
+      type_(type),
+      elem_bytes_(type == DType::F16 ? 2 : 4) {
+  if (!kv_type_supported(type)) fail("KV cache element type ", dtype_name(type), " is not supported (f32 or f16)");
   if (capacity_ <= 0 || capacity_ > config.n_ctx)
     fail("KV cache capacity ", capacity_, " is outside 1..", config.n_ctx, " (the context length)");
-  const size_t n = static_cast<size_t>(n_layer_ * capacity_ * n_embd_);
-  k_.reset(new float[n]);  // default-initialised: pages are committed as positions are written
-  v_.reset(new float[n]);
+  const size_t n = bytes_reserved() / 2;
+  k_.reset(new uint8_t[n]);  // default-initialised: pages are committed as positions are written
+  v_.reset(new uint8_t[n]);
 }
+
+void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) {
+  kv_from_f32(type_, k, this->k(layer, pos), n_embd_);
+  kv_from_f32(type_, v, this->v(layer, pos), n_embd_);
+}
+
+void KvCache::load_k(int64_t layer, int64_t pos, float* out) const { kv_to_f32(type_, k(layer, pos), out, n_embd_); }
+void KvCache::load_v(int64_t layer, int64_t pos, float* out) const { kv_to_f32(type_, v(layer, pos), out, n_embd_); }
 
 void KvCache::truncate(int64_t n) {
   if (n < 0 || n > n_past_) fail("KV cache truncate to ", n, " positions, but it holds ", n_past_);

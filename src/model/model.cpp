@@ -51,11 +51,13 @@ void grow(std::vector<float>& v, int64_t n) {
 
 }  // namespace
 
-Model::Model(ModelFile file, int n_threads)
+Model::Model(ModelFile file, int n_threads, DType kv_type)
     : file_(std::move(file)),
       config_(MossConfig::from_metadata(file_.meta)),
       pool_(std::make_unique<ThreadPool>(n_threads)),
-      rope_(config_.n_ctx, config_.rotary_dim, config_.rope_base, config_.rope_variant) {
+      rope_(config_.n_ctx, config_.rotary_dim, config_.rope_base, config_.rope_variant),
+      kv_type_(kv_type) {
+  if (!kv_type_supported(kv_type_)) fail("KV cache element type ", dtype_name(kv_type_), " is not supported (f32 or f16)");
   const int64_t E = config_.n_embd, F = config_.n_inner, V = config_.n_vocab;
   embedding_ = &tensor_with_shape(file_, "token_embd.weight", {V, E});
   for (int64_t l = 0; l < config_.n_layer; ++l) {
@@ -132,11 +134,10 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
         apply_rotary(row + h * D, R, rope_.sin(pos), rope_.cos(pos));      // q
         apply_rotary(row + E + h * D, R, rope_.sin(pos), rope_.cos(pos));  // k
       }
-      std::memcpy(cache.k(l, pos), row + E, sizeof(float) * static_cast<size_t>(E));
-      std::memcpy(cache.v(l, pos), row + 2 * E, sizeof(float) * static_cast<size_t>(E));
+      cache.store(l, pos, row + E, row + 2 * E);  // converted to the cache's element type
     }
     seqs.push_back(AttentionSeq{a.qkv.data() + r0 * 3 * E, 3 * E, cache.k(l, 0), cache.v(l, 0), E,
-                                a.att.data() + r0 * E, E, P, T});
+                                a.att.data() + r0 * E, E, P, T, cache.type()});
     r0 += T;
   }
   attention(seqs, H, D, *pool_);
@@ -196,8 +197,9 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
   return std::vector<float>(s.logits.begin(), s.logits.end());
 }
 
-std::unique_ptr<Model> Model::load(const std::string& path, int n_threads) {
-  return std::make_unique<Model>(open_model(path), n_threads);
+std::unique_ptr<Model> Model::load(const std::string& path, int n_threads, DType kv_type) {
+  if (!kv_type_supported(kv_type)) fail("KV cache element type ", dtype_name(kv_type), " is not supported (f32 or f16)");
+  return std::make_unique<Model>(open_model(path), n_threads, kv_type);
 }
 
 }  // namespace moss

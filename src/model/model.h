@@ -34,10 +34,12 @@ struct SeqBatch {
 class Model {
  public:
   // Takes ownership of the file (the weights are views into it). n_threads = 0: all cores.
-  // Throws moss::Error for missing tensors or shapes that disagree with the config.
-  explicit Model(ModelFile file, int n_threads = 0);
+  // kv_type: the element type of the caches new_cache() makes, F32 (exact) or F16 (half the cache
+  // memory; see model/kv_cache.h). Throws moss::Error for missing tensors, shapes that disagree
+  // with the config, or another kv_type.
+  explicit Model(ModelFile file, int n_threads = 0, DType kv_type = DType::F32);
   // open_model(path) then the constructor.
-  static std::unique_ptr<Model> load(const std::string& path, int n_threads = 0);
+  static std::unique_ptr<Model> load(const std::string& path, int n_threads = 0, DType kv_type = DType::F32);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -47,7 +49,9 @@ class Model {
   ThreadPool& pool() { return *pool_; }
   const RopeTable& rope() const { return rope_; }
 
-  KvCache new_cache(int64_t capacity = 0) const { return KvCache(config_, capacity); }
+  DType kv_type() const { return kv_type_; }
+  KvCache new_cache(int64_t capacity = 0) const { return KvCache(config_, capacity, kv_type_); }
+  KvCache new_cache(int64_t capacity, DType kv_type) const { return KvCache(config_, capacity, kv_type); }
 
   // Not reentrant: one forward() at a time per Model (activations are reused between calls).
   // Runs the new tokens of every sequence through the model in one pass (the matmuls see all
@@ -83,6 +87,7 @@ class Model {
   MossConfig config_;
   std::unique_ptr<ThreadPool> pool_;
   RopeTable rope_;
+  DType kv_type_ = DType::F32;
   const TensorView* embedding_ = nullptr;  // token_embd.weight [V, E], any row type
   std::vector<Layer> layers_;
   std::vector<float> norm_w_, norm_b_;  // ln_f

@@ -21,6 +21,12 @@ struct TurnRecord {
   std::string commands;        // raw Commands line, e.g. `Calculate("1+1")` or "None"
   std::string results;         // raw Results block as fed back to the model
   std::string answer;          // the MOSS answer shown to the user
+  // File names of the pictures the plugins saved this turn (Text2Image), in call order; served to
+  // the owner at /api/images/NAME. Never taken from client input.
+  std::vector<std::string> images = {};
+  // The Results field is in the data's one-line form `<|Results|>: Image generated successfully.`
+  // (all calls were successful Text2Image calls, spec 7.6) rather than the block form.
+  bool results_inline = false;
 };
 
 // Which part of a turn a streamed piece belongs to (the MOSS plugin stages, spec 4.9).
@@ -70,6 +76,8 @@ struct TurnResult {
 struct TurnCallbacks {
   // A piece of text of one stage, in order. Concatenating the pieces of a stage gives the field.
   std::function<void(Stage, std::string_view)> on_piece;
+  // A picture a plugin saved (its file name, as in TurnRecord::images), as soon as it exists.
+  std::function<void(const std::string&)> on_image;
 };
 
 // What /metrics reports about the engine.

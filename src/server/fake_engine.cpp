@@ -1,6 +1,7 @@
 // FakeEngine: scripted, deterministic turns (see fake_engine.h).
 #include "server/fake_engine.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "util/error.h"
@@ -34,6 +35,11 @@ void FakeEngine::release_held() {
   cv_.notify_all();
 }
 
+void FakeEngine::set_text2image(std::unique_ptr<Plugin> plugin) {
+  std::lock_guard lock(mu_);
+  text2image_ = std::move(plugin);
+}
+
 int FakeEngine::held_count() const {
   std::lock_guard lock(mu_);
   return held_;
@@ -64,6 +70,13 @@ TurnRecord FakeEngine::reply_for(const TurnRequest& request) const {
       r.commands = "Calculate(\"" + expr + "\")";
       r.results = "Calculate(\"" + expr + "\") => '42'";
       r.answer = "The result is 42.";
+    } else if (request.prompt.rfind("draw ", 0) == 0 &&
+               std::find(request.plugins.begin(), request.plugins.end(), "Text2Image") != request.plugins.end()) {
+      const std::string what = request.prompt.substr(5, 100);
+      r.inner_thoughts = "The user wants a picture, I should use Text2Image.";
+      r.commands = "Text2Image(\"" + what + "\")";
+      r.results = "";  // run_turn calls the plugin
+      r.answer = "Here is the picture of " + what + ".";
     } else {
       r.inner_thoughts = "None";
       r.commands = "None";
@@ -146,10 +159,31 @@ TurnResult FakeEngine::run_turn(const TurnRequest& request, const TurnCallbacks&
   bool ok = true;
   if (!reply.inner_thoughts.empty()) ok = emit(Stage::inner_thoughts, result.record.inner_thoughts, reply.inner_thoughts, limit);
   if (ok && !reply.commands.empty()) ok = emit(Stage::commands, result.record.commands, reply.commands, limit);
+  if (ok && reply.results.empty() && reply.commands.rfind("Text2Image(\"", 0) == 0) {
+    // A "draw" turn: the picture is made now, like a real plugin call between the stages.
+    const std::string arg = reply.commands.substr(12, reply.commands.size() - 14);
+    ToolResult tr{{"Image generated successfully."}, true};
+    {
+      std::lock_guard lock(mu_);
+      if (text2image_) {
+        ToolTurnContext tc;
+        tr = text2image_->run(arg, tc);
+      }
+    }
+    reply.results_inline = tr.ok;
+    reply.results = tr.ok ? tr.lines[0] : "Text2Image(\"" + arg + "\") => '" + (tr.lines.empty() ? "" : tr.lines[0]) + "'";
+    if (!tr.ok) answer = "Sorry, I could not draw " + arg + ".";
+    for (const auto& im : tr.images) reply.images.push_back(im.name);
+  }
   if (ok && !reply.results.empty()) {
     // Results come from the plugins, not from sampling: emitted whole, not counted as tokens.
     result.record.results = reply.results;
+    result.record.results_inline = reply.results_inline;
     if (callbacks.on_piece) callbacks.on_piece(Stage::results, reply.results);
+    for (const auto& name : reply.images) {
+      result.record.images.push_back(name);
+      if (callbacks.on_image) callbacks.on_image(name);
+    }
   }
   if (ok) emit(Stage::answer, result.record.answer, answer, limit);
   result.usage.completion_tokens = generated;

@@ -40,8 +40,8 @@ Turn to_turn(const TurnRecord& r) {
   t.inner_thoughts = r.inner_thoughts;
   t.commands = r.commands;
   t.results.body = r.results;
-  // The SFT data writes the Text2Image result inline (spec 7.1); everything else on its own lines.
-  t.results.inline_form = r.results == "Image generated successfully.";
+  // The SFT data writes the Text2Image result inline (spec 7.1); the record says which form it had.
+  t.results.inline_form = r.results_inline;
   t.answer = r.answer;
   return t;
 }
@@ -63,7 +63,7 @@ ModelEngine::ModelEngine(ModelEngineOptions options) : options_(std::move(option
     fail("layout must be auto, five or two");
   name_ = std::filesystem::path(options_.model_path).filename().string();
   if (name_.empty()) name_ = std::filesystem::path(options_.model_path).parent_path().filename().string();
-  auto model = Model::load(options_.model_path, options_.threads);
+  auto model = Model::load(options_.model_path, options_.threads, options_.kv_type);
   model_ = std::make_unique<BatchedModel>(std::move(model), BatchOptions{.max_batch_tokens = options_.max_batch_tokens});
   registry_ = std::make_unique<PluginRegistry>(plugin_registry_from_config(options_.plugin_config, options_.image_stub));
   codec_ = std::make_unique<TokenizerCodec>(model_->tokenizer());
@@ -206,6 +206,12 @@ TurnResult ModelEngine::run_turn(const TurnRequest& req, const TurnCallbacks& ca
     result.record.inner_thoughts = rep.turn.inner_thoughts;
     result.record.commands = rep.turn.commands;
     result.record.results = rep.turn.results.body;
+    result.record.results_inline = rep.turn.results.inline_form;
+    for (const auto& call : rep.calls)  // pictures reach a stream here, after the answer
+      for (const auto& image : call.images) {
+        result.record.images.push_back(image.name);
+        if (callbacks.on_image) callbacks.on_image(image.name);
+      }
     result.record.answer = answer;
     const bool cancelled = req.cancel && req.cancel->load();
     if (cancelled) result.finish_reason = "cancelled";

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "server/chat_engine.h"
+#include "tensor/dtype.h"
 
 namespace moss {
 class BatchedModel;
@@ -25,6 +26,7 @@ namespace moss::server {
 struct ModelEngineOptions {
   std::string model_path;
   int threads = 0;
+  DType kv_type = DType::F32;           // KV cache element type (f32 exact, f16 half the memory)
   int max_batch_tokens = 256;           // tokens per forward step (long prefills are chunked)
   size_t max_cached_conversations = 16; // KV caches kept between turns
   std::string plugin_config;            // JSON with search / text2image backends ("" = none)

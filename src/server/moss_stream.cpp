@@ -19,7 +19,8 @@ void respond_moss_stream(ServerContext& ctx, httplib::Response& res, std::shared
         send("start", start);
         try {
           TurnOutcome out = execute_turn(
-              *turn, [&](Stage s, std::string_view text) { return send(stage_name(s), json{{"text", std::string(text)}}); });
+              *turn, [&](Stage s, std::string_view text) { return send(stage_name(s), json{{"text", std::string(text)}}); },
+              [&](const std::string& name) { return send("image", image_json(name)); });
           send("done", done(out));
         } catch (const HttpError& e) {
           send("error", error_body(e.status, e.code, e.message));

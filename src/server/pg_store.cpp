@@ -54,6 +54,13 @@ const char* kSchemaV1[] = {
     " UNIQUE (conversation_id, seq))",
 };
 
+// Version 2 (as SqliteStore): the pictures of a record and the one-line Results form.
+const char* kSchemaV2[] = {
+    "ALTER TABLE records ADD COLUMN IF NOT EXISTS images TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE records ADD COLUMN IF NOT EXISTS results_inline INTEGER NOT NULL DEFAULT 0",
+    "UPDATE records SET results_inline = 1 WHERE results = 'Image generated successfully.'",
+};
+
 const char* kOpenUserName = "(open)";
 const std::string kNull = std::string("\0NULL", 5);  // parameter marker for SQL NULL
 
@@ -285,6 +292,10 @@ void PgStore::migrate(Session& session) {
     for (const char* sql : kSchemaV1) run(*s, sql);
     run(*s, "INSERT INTO schema_version (version) VALUES (1)");
   }
+  if (version < 2) {
+    for (const char* sql : kSchemaV2) run(*s, sql);
+    run(*s, "INSERT INTO schema_version (version) VALUES (2)");
+  }
   tx.commit();
 }
 
@@ -390,7 +401,8 @@ std::vector<RecordRow> PgStore::records(int64_t user_id, const std::string& conv
   Lease s(*this);
   Result q = run(*s, 
       "SELECT r.id, r.conversation_id, r.seq, r.human, r.inner_thoughts, r.commands, r.results, r.answer,"
-      " r.finish_reason, r.prompt_tokens, r.completion_tokens, r.created_at, r.rating, r.feedback"
+      " r.finish_reason, r.prompt_tokens, r.completion_tokens, r.created_at, r.rating, r.feedback,"
+      " r.images, r.results_inline"
       " FROM records r JOIN conversations c ON c.id = r.conversation_id"
       " WHERE r.conversation_id = $1 AND c.user_id = $2 ORDER BY r.seq",
       {conversation_id, std::to_string(user_id)});
@@ -406,6 +418,8 @@ std::vector<RecordRow> PgStore::records(int64_t user_id, const std::string& conv
     r.created_at = q.i64(i, 11);
     r.rating = static_cast<int>(q.i64(i, 12));
     r.feedback = q.text(i, 13);
+    r.turn.images = images_from_column(q.text(i, 14));
+    r.turn.results_inline = q.i64(i, 15) != 0;
     out.push_back(std::move(r));
   }
   return out;
@@ -431,10 +445,11 @@ RecordRow PgStore::append_record(int64_t user_id, const std::string& conversatio
   r.seq = run(*s, "SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE conversation_id = $1", {conversation_id}).i64(0, 0);
   Result ins = run(*s, 
       "INSERT INTO records (conversation_id, seq, human, inner_thoughts, commands, results, answer, finish_reason,"
-      " prompt_tokens, completion_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+      " prompt_tokens, completion_tokens, created_at, images, results_inline)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
       {conversation_id, std::to_string(r.seq), turn.human, turn.inner_thoughts, turn.commands, turn.results, turn.answer,
        finish_reason, std::to_string(usage.prompt_tokens), std::to_string(usage.completion_tokens),
-       std::to_string(r.created_at)});
+       std::to_string(r.created_at), images_to_column(turn.images), turn.results_inline ? "1" : "0"});
   r.id = ins.i64(0, 0);
   run(*s, "UPDATE conversations SET updated_at = $1 WHERE id = $2", {std::to_string(r.created_at), conversation_id});
   tx.commit();
@@ -459,6 +474,17 @@ bool PgStore::set_feedback(int64_t user_id, const std::string& conversation_id, 
     changed = run(*s, "SELECT 1 FROM records WHERE id = $1 AND conversation_id = $2", {rid, conversation_id}).rows() > 0;
   tx.commit();
   return changed;
+}
+
+bool PgStore::user_has_image(int64_t user_id, const std::string& name) {
+  if (!valid_image_name(name)) return false;
+  Lease s(*this);
+  // Names hold no quotes, so the quoted name matches exactly one element of the JSON array.
+  return run(*s,
+             "SELECT 1 FROM records r JOIN conversations c ON c.id = r.conversation_id"
+             " WHERE c.user_id = $1 AND r.images <> '' AND strpos(r.images, $2) > 0 LIMIT 1",
+             {std::to_string(user_id), "\"" + name + "\""})
+             .rows() > 0;
 }
 
 }  // namespace moss::server

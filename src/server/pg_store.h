@@ -28,7 +28,7 @@ class PgStore : public Store {
   PgStore(const PgStore&) = delete;
   PgStore& operator=(const PgStore&) = delete;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;  // 2: records.images, records.results_inline
   static constexpr size_t kMaxSessions = 8;
   // Drops a schema and everything in it (tests clean up with this).
   static void drop_schema(const std::string& url, const std::string& schema);
@@ -51,6 +51,7 @@ class PgStore : public Store {
                           const std::string& finish_reason, const TurnUsage& usage, bool replace_last) override;
   bool set_feedback(int64_t user_id, const std::string& conversation_id, int64_t record_id,
                     std::optional<int> rating, std::optional<std::string> feedback) override;
+  bool user_has_image(int64_t user_id, const std::string& name) override;
 
  private:
   class Result;

@@ -122,7 +122,13 @@ std::string read_prompt(const ServerContext& ctx, const json& v, const char* fie
   return s;
 }
 
+json image_json(const std::string& name) {
+  return json{{"name", name}, {"url", "/api/images/" + name}, {"mime_type", image_mime_for_name(name)}};
+}
+
 json record_json(const RecordRow& r) {
+  json images = json::array();
+  for (const auto& name : r.turn.images) images.push_back(image_json(name));
   return json{{"id", r.id},
               {"seq", r.seq},
               {"human", r.turn.human},
@@ -130,6 +136,7 @@ json record_json(const RecordRow& r) {
               {"commands", r.turn.commands},
               {"results", r.turn.results},
               {"answer", r.turn.answer},
+              {"images", std::move(images)},
               {"finish_reason", r.finish_reason},
               {"usage", {{"prompt_tokens", r.usage.prompt_tokens}, {"completion_tokens", r.usage.completion_tokens}}},
               {"created_at", r.created_at},

@@ -79,6 +79,12 @@ void read_messages(const ServerContext& ctx, const json& body, TurnPlan& plan) {
 
 std::string openai_finish(const std::string& r) { return r == "length" ? "length" : "stop"; }
 
+json images_json(const TurnRecord& r) {
+  json a = json::array();
+  for (const auto& name : r.images) a.push_back(image_json(name));
+  return a;
+}
+
 json usage_json(const TurnUsage& u) {
   return {{"prompt_tokens", u.prompt_tokens},
           {"completion_tokens", u.completion_tokens},
@@ -145,7 +151,8 @@ void chat_completions(ServerContext& ctx, const httplib::Request& req, httplib::
                      {"finish_reason", out.result.finish_reason},
                      {"inner_thoughts", r.inner_thoughts},
                      {"commands", r.commands},
-                     {"results", r.results}}}});
+                     {"results", r.results},
+                     {"images", images_json(r)}}}});
     return;
   }
 
@@ -173,11 +180,12 @@ void chat_completions(ServerContext& ctx, const httplib::Request& req, httplib::
             if (s == Stage::answer) return chunk(json{{"content", std::string(text)}}, nullptr, nullptr);
             // Plugin steps: an empty delta (ignored by OpenAI clients) plus the step in "moss".
             return chunk(json::object(), nullptr, json{{"stage", stage_name(s)}, {"text", std::string(text)}});
-          });
+          }, [&](const std::string& name) { return chunk(json::object(), nullptr, json{{"stage", "image"}, {"image", image_json(name)}}); });
           chunk(json::object(), openai_finish(out.result.finish_reason),
                 json{{"conversation_id", turn->conversation_id},
                      {"record_id", out.record.id},
-                     {"finish_reason", out.result.finish_reason}});
+                     {"finish_reason", out.result.finish_reason},
+                     {"images", images_json(out.record.turn)}});
           if (include_usage) {
             json u{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
                    {"choices", json::array()}, {"usage", usage_json(out.result.usage)}};

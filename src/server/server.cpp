@@ -118,6 +118,8 @@ Server::Server(ServerConfig config, Store& store, ChatEngine& engine)
   add_moss_routes(c);
   add_conversation_routes(c);
   add_admin_routes(c);
+  add_image_routes(c);
+  install_cors(c);
 }
 
 Server::~Server() { stop(); }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/chat_engine.h"
 #include "server/store.h"
@@ -29,6 +30,12 @@ struct ServerConfig {
   SamplingParams defaults;         // sampling when a request does not say
   bool log_requests = false;       // one line per request on stderr
   std::string web_root;            // folder served at / (the web UI's build, web/dist); "" = none
+  // Folder of the pictures the Text2Image plugin saves; GET /api/images/NAME serves them to the
+  // owner of the record that lists NAME. "" = no images are served (404).
+  std::string image_dir;
+  // Origins allowed to call the API from a browser page on another origin (CORS), e.g.
+  // "https://chat.example.org"; "*" allows any. Empty = no CORS headers at all.
+  std::vector<std::string> cors_origins;
 };
 
 struct ServerContext;  // server_context.h

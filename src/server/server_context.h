@@ -56,6 +56,9 @@ void add_openai_routes(ServerContext& ctx);
 void add_moss_routes(ServerContext& ctx);
 void add_conversation_routes(ServerContext& ctx);
 void add_admin_routes(ServerContext& ctx);
+void add_image_routes(ServerContext& ctx);  // routes_images.cpp
+// CORS for ctx.config.cors_origins (cors.cpp): preflight answers and the headers of every reply.
+void install_cors(ServerContext& ctx);
 
 // JSON helpers.
 json parse_body(const httplib::Request& req);  // 400 on malformed JSON or a non-object
@@ -74,6 +77,8 @@ std::optional<bool> read_constrain_commands(const json& body);
 std::string read_prompt(const ServerContext& ctx, const json& value, const char* field);
 
 json record_json(const RecordRow& r);
+// {"name", "url": "/api/images/NAME", "mime_type"}: how records and streams show a picture.
+json image_json(const std::string& name);
 json conversation_json(const ConversationRow& c);
 std::string new_conversation_id();  // 32 hex digits (128 random bits)
 std::string title_from(const std::string& prompt);

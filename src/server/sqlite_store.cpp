@@ -53,6 +53,13 @@ const char* kSchemaV1[] = {
     " UNIQUE (conversation_id, seq))",
 };
 
+// Version 2: the pictures of a record (JSON array of file names, "" = none) and whether its
+// Results field has the one-line Text2Image form. Added with ALTER TABLE to existing files.
+const char* kRecordColumnsV2[][2] = {
+    {"images", "TEXT NOT NULL DEFAULT ''"},
+    {"results_inline", "INTEGER NOT NULL DEFAULT 0"},
+};
+
 const char* kOpenUserName = "(open)";  // not a valid name for create_user, so it cannot clash
 
 }  // namespace
@@ -188,6 +195,24 @@ void SqliteStore::migrate() {
   if (version < 1) {
     for (const char* sql : kSchemaV1) exec(sql);
     exec("INSERT INTO schema_version (version) VALUES (1)");
+  }
+  if (version < 2) {
+    // Add each column only if missing (a file may have been half-migrated by hand); existing rows
+    // keep everything and get the defaults.
+    for (const auto& [column, type] : kRecordColumnsV2) {
+      bool present = false;
+      {
+        Stmt q(*this, "SELECT 1 FROM pragma_table_info('records') WHERE name = ?");
+        q.bind(1, std::string(column));
+        present = q.step();
+      }
+      if (present) continue;
+      exec(("ALTER TABLE records ADD COLUMN " + std::string(column) + " " + type).c_str());
+      // Rows written before version 2 had their inline form recognised by the text alone.
+      if (std::string(column) == "results_inline")
+        exec("UPDATE records SET results_inline = 1 WHERE results = 'Image generated successfully.'");
+    }
+    exec("INSERT INTO schema_version (version) VALUES (2)");
   }
   tx.commit();
 }
@@ -339,7 +364,7 @@ bool SqliteStore::rename_conversation(int64_t user_id, const std::string& id, co
 
 #define MOSS_RECORD_COLUMNS                                                                                  \
   "r.id, r.conversation_id, r.seq, r.human, r.inner_thoughts, r.commands, r.results, r.answer, r.finish_reason, " \
-  "r.prompt_tokens, r.completion_tokens, r.created_at, r.rating, r.feedback"
+  "r.prompt_tokens, r.completion_tokens, r.created_at, r.rating, r.feedback, r.images, r.results_inline"
 
 std::vector<RecordRow> SqliteStore::records(int64_t user_id, const std::string& conversation_id) {
   std::lock_guard lock(mu_);
@@ -359,6 +384,8 @@ std::vector<RecordRow> SqliteStore::records(int64_t user_id, const std::string& 
     r.created_at = q.i64(11);
     r.rating = static_cast<int>(q.i64(12));
     r.feedback = q.text(13);
+    r.turn.images = images_from_column(q.text(14));
+    r.turn.results_inline = q.i64(15) != 0;
     out.push_back(std::move(r));
   }
   return out;
@@ -390,10 +417,12 @@ RecordRow SqliteStore::append_record(int64_t user_id, const std::string& convers
   {
     Stmt ins(*this,
              "INSERT INTO records (conversation_id, seq, human, inner_thoughts, commands, results, answer, finish_reason,"
-             " prompt_tokens, completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+             " prompt_tokens, completion_tokens, created_at, images, results_inline)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     ins.bind(1, conversation_id).bind(2, r.seq).bind(3, turn.human).bind(4, turn.inner_thoughts).bind(5, turn.commands);
     ins.bind(6, turn.results).bind(7, turn.answer).bind(8, finish_reason).bind(9, static_cast<int64_t>(usage.prompt_tokens));
     ins.bind(10, static_cast<int64_t>(usage.completion_tokens)).bind(11, r.created_at);
+    ins.bind(12, images_to_column(turn.images)).bind(13, turn.results_inline ? 1 : 0);
     ins.step();
   }
   r.id = sqlite3_last_insert_rowid(db_);
@@ -431,6 +460,17 @@ bool SqliteStore::set_feedback(int64_t user_id, const std::string& conversation_
   }
   tx.commit();
   return changed;
+}
+
+bool SqliteStore::user_has_image(int64_t user_id, const std::string& name) {
+  if (!valid_image_name(name)) return false;
+  std::lock_guard lock(mu_);
+  // Names hold no quotes, so the quoted name matches exactly one element of the JSON array.
+  Stmt q(*this,
+         "SELECT 1 FROM records r JOIN conversations c ON c.id = r.conversation_id"
+         " WHERE c.user_id = ? AND r.images <> '' AND instr(r.images, ?) > 0 LIMIT 1");
+  q.bind(1, user_id).bind(2, "\"" + name + "\"");
+  return q.step();
 }
 
 }  // namespace moss::server

@@ -21,7 +21,7 @@ class SqliteStore : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;  // 2: records.images, records.results_inline
 
   UserRow create_user(const std::string& name, const std::string& key_hash, bool is_admin) override;
   std::optional<UserRow> user_by_key_hash(const std::string& key_hash) override;
@@ -41,6 +41,7 @@ class SqliteStore : public Store {
                           const std::string& finish_reason, const TurnUsage& usage, bool replace_last) override;
   bool set_feedback(int64_t user_id, const std::string& conversation_id, int64_t record_id,
                     std::optional<int> rating, std::optional<std::string> feedback) override;
+  bool user_has_image(int64_t user_id, const std::string& name) override;
 
  private:
   class Stmt;

@@ -73,7 +73,20 @@ class Store {
   // Sets rating (when given) and/or feedback text (when given) of a record; false if not found.
   virtual bool set_feedback(int64_t user_id, const std::string& conversation_id, int64_t record_id,
                             std::optional<int> rating, std::optional<std::string> feedback) = 0;
+  // Whether a record of one of the user's conversations lists the image file `name` (the only
+  // way a user may fetch an image). `name` must already be a valid image name (valid_image_name).
+  virtual bool user_has_image(int64_t user_id, const std::string& name) = 0;
 };
+
+// Image file names as the Text2Image plugin writes them: 1-160 of [A-Za-z0-9_-] (not starting
+// with '-') and one extension .png/.jpg/.jpeg/.webp. Nothing else (no '/', no "..", no '%') is
+// ever looked up.
+bool valid_image_name(const std::string& name);
+// "image/png", "image/jpeg", "image/webp" by the extension of a valid name.
+std::string image_mime_for_name(const std::string& name);
+// The records' `images` column: a JSON array of names ("" is read as none, for older rows).
+std::string images_to_column(const std::vector<std::string>& names);
+std::vector<std::string> images_from_column(const std::string& text);
 
 // Opens the store named by a --db value: "sqlite:PATH", a plain PATH, or "postgresql://..."
 // (fails with a clear message when the build has no libpq).

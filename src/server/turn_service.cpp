@@ -47,7 +47,8 @@ std::unique_ptr<PreparedTurn> prepare_turn(ServerContext& ctx, TurnPlan plan) {
   return t;
 }
 
-TurnOutcome execute_turn(PreparedTurn& t, const std::function<bool(Stage, std::string_view)>& on_piece) {
+TurnOutcome execute_turn(PreparedTurn& t, const std::function<bool(Stage, std::string_view)>& on_piece,
+                         const std::function<bool(const std::string&)>& on_image) {
   ServerContext& ctx = *t.ctx;
   const auto t0 = std::chrono::steady_clock::now();
   TurnRequest rq;
@@ -75,6 +76,13 @@ TurnOutcome execute_turn(PreparedTurn& t, const std::function<bool(Stage, std::s
     if (s == Stage::answer) deliver(s, masker.feed(piece));
     else deliver(s, mod ? mod->mask(piece) : std::string(piece));
   };
+  cb.on_image = [&](const std::string& name) {
+    if (client_gone || !on_image || !valid_image_name(name)) return;
+    if (!on_image(name)) {
+      client_gone = true;
+      t.active->cancel = true;
+    }
+  };
   TurnOutcome out;
   try {
     out.result = ctx.engine.run_turn(rq, cb);
@@ -90,6 +98,8 @@ TurnOutcome execute_turn(PreparedTurn& t, const std::function<bool(Stage, std::s
     rec.inner_thoughts = mod->mask(rec.inner_thoughts);
     rec.answer = mod->mask(rec.answer);
   }
+  // Only names that can be served are stored (the engine's plugins write them; never a client).
+  std::erase_if(rec.images, [](const std::string& n) { return !valid_image_name(n); });
   if (t.new_conversation)
     for (const auto& old : t.plan.imported) ctx.store.append_record(t.plan.user.id, t.conversation_id, old, "history", {}, false);
   // Commit before acknowledging: the caller only answers after this returns.

@@ -42,8 +42,10 @@ struct TurnOutcome {
 
 // Validates and claims; throws HttpError (409 busy, 404 unknown conversation, 400 moderation).
 std::unique_ptr<PreparedTurn> prepare_turn(ServerContext& ctx, TurnPlan plan);
-// Runs and stores the turn. on_piece receives (moderated) pieces and returns false when the client
-// is gone, which cancels the turn; what was generated until then is still stored.
-TurnOutcome execute_turn(PreparedTurn& turn, const std::function<bool(Stage, std::string_view)>& on_piece);
+// Runs and stores the turn. on_piece receives (moderated) pieces and on_image the file name of each
+// picture a plugin saved, as it appears; either returns false when the client is gone, which
+// cancels the turn; what was generated until then is still stored.
+TurnOutcome execute_turn(PreparedTurn& turn, const std::function<bool(Stage, std::string_view)>& on_piece,
+                         const std::function<bool(const std::string&)>& on_image = {});
 
 }  // namespace moss::server

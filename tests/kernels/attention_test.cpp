@@ -1,13 +1,20 @@
 // Attention vs the formula in double (causal softmax over the cache), and the threaded kernel vs
-// the single-thread reference.
+// the single-thread reference; with float32 and with IEEE half (f16) keys and values, and the half
+// conversions of every instruction set vs the portable ones.
 #include "kernels/attention.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
+#include "kernels/attention_kernels.h"
+#include "kernels/cpu_features.h"
+#include "util/error.h"
+#include "util/half.h"
 #include "util/thread_pool.h"
 
 namespace moss {
@@ -121,6 +128,188 @@ TEST(Attention, FirstPositionReturnsItsValue) {
   AttentionSeq s{q.data(), E, k.data(), v.data(), E, out.data(), E, 0, 1};
   attention_reference(std::span<const AttentionSeq>(&s, 1), H, D);
   EXPECT_EQ(out, v);
+}
+
+// ---- f16 KV cache ----
+
+// Every instruction set's conversions give util/half.h's bits: half -> float for every non-NaN half
+// (exact), float -> half (round to nearest even) at ties, subnormals, the overflow threshold and
+// random values; lengths 1..40 cover the vector tails.
+TEST(AttentionF16, ConversionsMatchPortableOnEveryIsa) {
+  std::vector<uint16_t> all_h;
+  for (uint32_t h = 0; h < 65536; ++h)
+    if (((h >> 10) & 0x1f) != 0x1f || (h & 0x3ff) == 0) all_h.push_back(static_cast<uint16_t>(h));  // no NaN
+  std::vector<float> f = {0.0f,      -0.0f,      1.0f,        65504.0f,    65519.99f, 65520.0f,  -65520.0f, 1e30f,
+                          INFINITY,  -INFINITY,  5.96e-8f,    2.98e-8f,    2.99e-8f,  6.1e-5f,   6.09e-5f,  1e-9f,
+                          1.00048828125f, 1.000732421875f, 1.0009765625f, 1.001220703125f};  // ties around 1
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> ex(-30.0f, 17.0f);
+  for (int i = 0; i < 4000; ++i) f.push_back((rng() & 1 ? -1.0f : 1.0f) * std::exp2(ex(rng)));
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    const HalfKernels& hk = half_kernels(isa);
+    std::vector<float> got(all_h.size());
+    hk.to_f32(all_h.data(), got.data(), static_cast<int64_t>(all_h.size()));
+    for (size_t i = 0; i < all_h.size(); ++i)
+      ASSERT_EQ(f32_to_bits(got[i]), f32_to_bits(fp16_to_f32(all_h[i]))) << isa_name(isa) << " h " << all_h[i];
+    std::vector<uint16_t> h(f.size());
+    hk.to_f16(f.data(), h.data(), static_cast<int64_t>(f.size()));
+    for (size_t i = 0; i < f.size(); ++i) ASSERT_EQ(h[i], f32_to_fp16(f[i])) << isa_name(isa) << " f " << f[i];
+    for (int64_t n = 1; n <= 40; ++n) {  // tails: only n elements written
+      std::vector<uint16_t> hn(48, 0xabcd);
+      std::vector<float> fn(48, -7.0f);
+      hk.to_f16(f.data() + 100, hn.data(), n);
+      hk.to_f32(all_h.data() + 15000, fn.data(), n);
+      for (int64_t i = 0; i < 48; ++i) {
+        EXPECT_EQ(hn[i], i < n ? f32_to_fp16(f[100 + i]) : 0xabcd) << isa_name(isa) << " n " << n;
+        EXPECT_EQ(fn[i], i < n ? fp16_to_f32(all_h[15000 + i]) : -7.0f) << isa_name(isa) << " n " << n;
+      }
+    }
+  }
+}
+
+TEST(AttentionF16, KvConversionEntryPoints) {
+  const std::vector<float> x = {1.0f, 1.0f / 3.0f, -2.5e-6f, 70000.0f};
+  std::vector<uint16_t> h(4);
+  kv_from_f32(DType::F16, x.data(), h.data(), 4);
+  std::vector<float> back(4);
+  kv_to_f32(DType::F16, h.data(), back.data(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(back[i], round_fp16(x[i]));
+  EXPECT_EQ(back[3], INFINITY);  // beyond the half range
+  std::vector<float> same(4);
+  kv_from_f32(DType::F32, x.data(), same.data(), 4);
+  EXPECT_EQ(same, x);
+  EXPECT_TRUE(kv_type_supported(DType::F32));
+  EXPECT_TRUE(kv_type_supported(DType::F16));
+  EXPECT_FALSE(kv_type_supported(DType::Q8_0));
+  EXPECT_THROW(kv_from_f32(DType::BF16, x.data(), h.data(), 4), Error);
+}
+
+struct HalfCase {
+  Case c;                        // q, the original float k/v, out
+  std::vector<uint16_t> kh, vh;  // k, v as half
+  std::vector<float> kr, vr;     // k, v rounded to half, as float
+};
+
+HalfCase make_half_case(std::mt19937& rng, int64_t P, int64_t T, int64_t E) {
+  HalfCase h{make_case(rng, P, T, E), {}, {}, {}, {}};
+  for (auto [src, hh, rr] : {std::tuple{&h.c.k, &h.kh, &h.kr}, std::tuple{&h.c.v, &h.vh, &h.vr}}) {
+    for (float x : *src) {
+      hh->push_back(f32_to_fp16(x));
+      rr->push_back(round_fp16(x));
+    }
+  }
+  return h;
+}
+
+// An f16 cache gives exactly what an f32 cache holding the half-rounded values gives (the rows are
+// converted exactly, then the f32 arithmetic runs unchanged): same bits, on every instruction set,
+// threaded or not, and against the scalar reference.
+TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) {
+  const int64_t H = 5, D = 24, E = H * D;  // D = 24: the 16-wide conversions have a tail per head group
+  std::mt19937 rng(13);
+  std::vector<HalfCase> cases;
+  cases.push_back(make_half_case(rng, 0, 6, E));
+  cases.push_back(make_half_case(rng, 11, 1, E));
+  cases.push_back(make_half_case(rng, 5, 3, E));
+  std::vector<AttentionSeq> f32_seqs, f16_seqs;
+  std::vector<std::vector<float>> want, ref;
+  for (auto& h : cases) {
+    want.emplace_back(h.c.out.size(), NAN);
+    ref.emplace_back(h.c.out.size(), NAN);
+    f32_seqs.push_back({h.c.q.data(), E, h.kr.data(), h.vr.data(), E, want.back().data(), E, h.c.P, h.c.T});
+    f16_seqs.push_back({h.c.q.data(), E, h.kh.data(), h.vh.data(), E, ref.back().data(), E, h.c.P, h.c.T,
+                        DType::F16});
+  }
+  attention_reference(f32_seqs, H, D);
+  attention_reference(f16_seqs, H, D);
+  EXPECT_EQ(ref, want);
+  const Isa saved = active_isa();
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    force_isa(isa);
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<std::vector<float>> got;
+      std::vector<AttentionSeq> seqs = f16_seqs;
+      for (size_t i = 0; i < cases.size(); ++i) {
+        got.emplace_back(want[i].size(), NAN);
+        seqs[i].out = got.back().data();
+      }
+      attention(seqs, H, D, pool);
+      EXPECT_EQ(got, want) << isa_name(isa) << " threads " << threads;
+    }
+  }
+  force_isa(saved);
+}
+
+// The f16 result vs the double formula on the ORIGINAL (unrounded) keys and values.
+// Derivation: storing k and v in half multiplies each element by (1 + d), |d| <= u_h = 2^-11 (round
+// to nearest in the normal range; a subnormal half adds an absolute error <= 2^-25 instead). So
+//  * each score s_j = q.k_j / sqrt(D) moves by |ds_j| <= (u_h sum_d |q_d k_jd| + 2^-25 sum_d |q_d|) / sqrt(D),
+//    on top of the float32 error of the f32 test above;
+//  * softmax: p~_j / p_j = exp(ds_j) / sum_i p_i exp(ds_i) lies in [exp(-2 m), exp(2 m)] with m = max_j
+//    |ds_j|, so |p~_j - p_j| <= expm1(2 m) p_j (the max shift cancels);
+//  * out = sum_j p~_j v~_j: |out~ - out| <= expm1(2 m) sum_j p_j |v_j| + sum_j p_j (u_h |v_j| + 2^-25),
+//    plus the float32 roundings of the f32 test ((2n + 6) u relative to sum_j p_j |v_j|).
+// A wrong row, head or element type would be off by O(|v|).
+TEST(AttentionF16, WithinDerivedBoundOfExactFormula) {
+  const int64_t H = 3, D = 16, E = H * D;
+  std::mt19937 rng(17);
+  std::vector<HalfCase> cases;
+  cases.push_back(make_half_case(rng, 0, 5, E));
+  cases.push_back(make_half_case(rng, 20, 1, E));
+  cases.push_back(make_half_case(rng, 4, 3, E));
+  std::vector<AttentionSeq> seqs;
+  for (auto& h : cases)
+    seqs.push_back({h.c.q.data(), E, h.kh.data(), h.vh.data(), E, h.c.out.data(), E, h.c.P, h.c.T, DType::F16});
+  ThreadPool pool(2);
+  attention(seqs, H, D, pool);
+  const double u = std::ldexp(1.0, -24), uh = std::ldexp(1.0, -11), sub = std::ldexp(1.0, -25);
+  for (const auto& h : cases) {
+    const Case& c = h.c;
+    for (int64_t t = 0; t < c.T; ++t) {
+      for (int64_t hd = 0; hd < H; ++hd) {
+        const int64_t n = c.P + t + 1;
+        std::vector<double> s(n);
+        double mx = -1e300, ds32 = 0, ds16 = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          double dot = 0, abs_dot = 0, abs_q = 0;
+          for (int64_t d = 0; d < D; ++d) {
+            const double qd = c.q[t * E + hd * D + d], kd = c.k[j * E + hd * D + d];
+            dot += qd * kd;
+            abs_dot += std::fabs(qd * kd);
+            abs_q += std::fabs(qd);
+          }
+          s[j] = dot / std::sqrt(double(D));
+          // float32 score error as in the f32 test, here on the rounded k (|k~| <= (1 + u_h)|k| + 2^-25)
+          ds32 = std::max(ds32, (D + 1) * u * ((1 + uh) * abs_dot + sub * abs_q) / std::sqrt(double(D)));
+          ds16 = std::max(ds16, (uh * abs_dot + sub * abs_q) / std::sqrt(double(D)));
+          mx = std::max(mx, s[j]);
+        }
+        double sum = 0;
+        for (auto& x : s) sum += (x = std::exp(x - mx));
+        const double m = ds32 + ds16;
+        for (int64_t d = 0; d < D; ++d) {
+          double want = 0, mag = 0;
+          for (int64_t j = 0; j < n; ++j) {
+            want += s[j] / sum * c.v[j * E + hd * D + d];
+            mag += s[j] / sum * std::fabs(c.v[j * E + hd * D + d]);
+          }
+          const double tol = (std::expm1(2 * m) + uh + (2 * n + 6) * u * (1 + uh)) * mag + sub;
+          EXPECT_NEAR(c.out[t * E + hd * D + d], want, tol) << "P " << c.P << " t " << t << " h " << hd << " d " << d;
+        }
+      }
+    }
+  }
+}
+
+TEST(AttentionF16, RejectsOtherElementTypes) {
+  std::vector<float> q(8), k(8), v(8), out(8);
+  AttentionSeq s{q.data(), 8, k.data(), v.data(), 8, out.data(), 8, 0, 1, DType::Q8_0};
+  ThreadPool pool(2);
+  EXPECT_THROW(attention(std::span<const AttentionSeq>(&s, 1), 2, 4, pool), Error);
+  EXPECT_THROW(attention_reference(std::span<const AttentionSeq>(&s, 1), 2, 4), Error);
 }
 
 }  // namespace
