@@ -87,8 +87,11 @@ BatchStats BatchedModel::stats() const {
   s.queued = static_cast<int64_t>(queue_.size());
   s.sessions = static_cast<int64_t>(sessions_.size());
   for (const Session* session : sessions_) {
-    s.kv_used += session->cache().size();
-    s.kv_capacity += session->cache().capacity();
+    const KvCache& c = session->cache();
+    s.kv_used += c.size();
+    s.kv_capacity += c.capacity();
+    s.kv_bytes_used += static_cast<int64_t>(c.bytes_per_position()) * c.size();
+    s.kv_bytes_reserved += static_cast<int64_t>(c.bytes_reserved());
   }
   return s;
 }

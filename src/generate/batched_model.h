@@ -35,6 +35,8 @@ struct BatchStats {
   int64_t sessions = 0;       // live sessions
   int64_t kv_used = 0;        // cached positions over all live sessions
   int64_t kv_capacity = 0;    // positions the live sessions could hold
+  int64_t kv_bytes_used = 0;      // bytes of those cached positions (element type of the model's caches)
+  int64_t kv_bytes_reserved = 0;  // bytes reserved for kv_capacity positions
 };
 
 class BatchedModel {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <thread>
 
+#include "../model/kv_f16_tolerance.h"
 #include "generate/batched_model.h"
 #include "model/model.h"
 #include "util/error.h"
@@ -73,6 +74,61 @@ TEST(BatchedModel, ConcurrentSessionsMatchSequentialRuns) {
   }
   EXPECT_EQ(stats.tokens, tokens);
   EXPECT_LE(stats.steps, alone_steps);
+}
+
+// With an f16 KV cache (BatchedModel's sessions take the model's cache type): concurrent sessions
+// vs each sequence alone through a plain f32-cache Model, within the f16 bound derived in
+// tests/model/kv_f16_tolerance.h (batching itself adds only the f32 summation-order differences of
+// the test above, ~1e-6, which can at most move a half rounding by one ulp: inside the same bound).
+// The KV bytes in the stats are those of half elements.
+TEST(BatchedModel, F16CacheSessionsMatchF32RunsWithinDerivedBound) {
+  auto reference_model = Model::load(kModel, 1);
+  constexpr int kSessions = 3;
+  std::vector<std::vector<std::vector<float>>> expected(kSessions), got(kSessions);
+  double max_v = 0;
+  for (int i = 0; i < kSessions; ++i) {
+    expected[i] = run_alone(*reference_model, i);
+    KvCache c = reference_model->new_cache();
+    reference_model->forward(c, prompt_of(i));
+    for (int32_t t : decode_of(i)) reference_model->forward(c, std::vector<int32_t>{t});
+    max_v = std::max(max_v, testing::max_abs_value(c));
+  }
+  const double tol = testing::f16_cache_logit_tol(reference_model->config().n_layer, max_v);
+
+  BatchedModel batched(Model::load(kModel, 2, DType::F16), {.max_batch_tokens = 4});
+  const int64_t E = batched.model().config().n_embd, L = batched.model().config().n_layer;
+  std::vector<std::unique_ptr<LanguageModel>> sessions(kSessions);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSessions; ++i) {
+    sessions[i] = batched.new_session();
+    threads.emplace_back([&, i] {
+      auto logits = sessions[i]->eval(prompt_of(i));
+      got[i].emplace_back(logits.begin(), logits.end());
+      for (int32_t t : decode_of(i)) {
+        logits = sessions[i]->eval(std::vector<int32_t>{t});
+        got[i].emplace_back(logits.begin(), logits.end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double worst = 0;
+  for (int i = 0; i < kSessions; ++i) {
+    ASSERT_EQ(got[i].size(), expected[i].size());
+    for (size_t s = 0; s < got[i].size(); ++s) {
+      ASSERT_EQ(got[i][s].size(), expected[i][s].size());
+      for (size_t v = 0; v < got[i][s].size(); ++v) {
+        ASSERT_NEAR(got[i][s][v], expected[i][s][v], tol) << "session " << i << " step " << s << " logit " << v;
+        worst = std::max(worst, static_cast<double>(std::fabs(got[i][s][v] - expected[i][s][v])));
+      }
+    }
+  }
+  EXPECT_GT(worst, 1e-5);  // the half rounding is really there
+  const BatchStats stats = batched.stats();
+  int64_t used = 0;
+  for (int i = 0; i < kSessions; ++i) used += static_cast<int64_t>(prompt_of(i).size() + decode_of(i).size());
+  EXPECT_EQ(stats.kv_used, used);
+  EXPECT_EQ(stats.kv_bytes_used, used * L * 2 * E * 2);  // K and V, L layers, E halves each
+  EXPECT_EQ(stats.kv_bytes_reserved, stats.kv_capacity * L * 2 * E * 2);
 }
 
 TEST(BatchedModel, OneBadRequestDoesNotFailTheOthers) {

@@ -1,0 +1,167 @@
+// The KV cache element type: f32 / f16 storage, sizes, and the whole model with an f16 cache vs the
+// f32 cache and the float64 reference fixtures (bound derived in kv_f16_tolerance.h), chunked
+// prefill / truncation and thread-count independence with an f16 cache.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "model/kv_cache.h"
+#include "model/model.h"
+#include "kv_f16_tolerance.h"
+#include "model_fixtures.h"
+#include "util/error.h"
+#include "util/half.h"
+
+namespace moss {
+namespace {
+
+using testing::ids_of;
+using testing::kLogitTol;
+using testing::max_abs_diff;
+using testing::model_manifest;
+using testing::read_f32;
+
+std::string folder_path(const std::string& folder) { return testing::model_fixture_dir() + "/" + folder; }
+
+nlohmann::json case_of(const std::string& folder) {
+  for (const auto& f : model_manifest()["folders"])
+    if (f["folder"] == folder) return model_manifest()["cases"][f["case"].get<std::string>()];
+  throw std::runtime_error("folder " + folder + " is not in the manifest");
+}
+
+MossConfig small_config() {
+  MossConfig c;
+  c.n_layer = 2;
+  c.n_embd = 8;
+  c.n_head = 2;
+  c.head_dim = 4;
+  c.n_ctx = 16;
+  return c;
+}
+
+TEST(KvCache, TypesSizesAndRoundTrip) {
+  EXPECT_EQ(kv_type_from_name("f32"), DType::F32);
+  EXPECT_EQ(kv_type_from_name("f16"), DType::F16);
+  EXPECT_THROW(kv_type_from_name("q8_0"), Error);
+  EXPECT_THROW(kv_type_from_name(""), Error);
+
+  const MossConfig c = small_config();
+  KvCache f32(c, 10), f16(c, 10, DType::F16);
+  EXPECT_EQ(f32.type(), DType::F32);
+  EXPECT_EQ(f16.type(), DType::F16);
+  EXPECT_EQ(f32.bytes_per_position(), 2u * 2 * 8 * 4);  // K and V, 2 layers, 8 floats
+  EXPECT_EQ(f16.bytes_per_position(), 2u * 2 * 8 * 2);
+  EXPECT_EQ(f16.bytes_reserved(), 10 * f16.bytes_per_position());
+  EXPECT_THROW(KvCache(c, 10, DType::Q8_0), Error);
+  EXPECT_THROW(KvCache(c, 10, DType::BF16), Error);
+
+  const float k[8] = {1.0f, 1.0f / 3, -2.0f / 7, 1e-6f, 65504.0f, -0.1f, 3.14159f, 0.0f};
+  const float v[8] = {-1.0f / 3, 5.5f, 1e-3f, 2.0f, -7.25f, 0.3f, 1e4f / 3, -0.0f};
+  float got[8];
+  for (KvCache* cache : {&f32, &f16}) {
+    cache->store(1, 3, k, v);
+    cache->store(0, 3, v, k);  // another layer, same position: no overlap
+    cache->load_k(1, 3, got);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(got[i], cache->type() == DType::F16 ? round_fp16(k[i]) : k[i]);
+    cache->load_v(1, 3, got);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(got[i], cache->type() == DType::F16 ? round_fp16(v[i]) : v[i]);
+    cache->load_k(0, 3, got);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(got[i], cache->type() == DType::F16 ? round_fp16(v[i]) : v[i]);
+  }
+}
+
+TEST(KvCache, ModelMakesCachesOfItsType) {
+  auto m16 = Model::load(folder_path("a_f32_bin"), 1, DType::F16);
+  EXPECT_EQ(m16->kv_type(), DType::F16);
+  EXPECT_EQ(m16->new_cache().type(), DType::F16);
+  EXPECT_EQ(m16->new_cache(4, DType::F32).type(), DType::F32);
+  auto m32 = Model::load(folder_path("a_f32_bin"), 1);
+  EXPECT_EQ(m32->kv_type(), DType::F32);  // the library default
+  EXPECT_EQ(m32->new_cache().type(), DType::F32);
+  EXPECT_THROW(Model::load(folder_path("a_f32_bin"), 1, DType::Q4_0), Error);
+}
+
+class KvF16Fixture : public ::testing::TestWithParam<std::string> {};
+
+// Prefill (all positions) and the decode steps: f16 cache vs f32 cache within the derived bound,
+// and vs the float64 reference within that bound plus the float32 one.
+TEST_P(KvF16Fixture, LogitsWithinDerivedBoundOfF32AndReference) {
+  const auto c = case_of(GetParam());
+  auto m32 = Model::load(folder_path(GetParam()), 2);
+  auto m16 = Model::load(folder_path(GetParam()), 2, DType::F16);
+  const int64_t V = m32->config().n_vocab;
+  const auto prompt = ids_of(c["prompt"]);
+  const auto decode = ids_of(c["decode_ids"]);
+  KvCache c32 = m32->new_cache(), c16 = m16->new_cache();
+  ASSERT_EQ(c16.type(), DType::F16);
+  std::vector<std::vector<float>> l32, l16;
+  l32.push_back(m32->forward(c32, prompt, true));
+  l16.push_back(m16->forward(c16, prompt, true));
+  for (int32_t t : decode) {
+    l32.push_back(m32->forward(c32, std::span<const int32_t>(&t, 1)));
+    l16.push_back(m16->forward(c16, std::span<const int32_t>(&t, 1)));
+  }
+  const double tol = testing::f16_cache_logit_tol(m32->config().n_layer, testing::max_abs_value(c32));
+  std::vector<std::vector<float>> want = {read_f32(c["prefill_logits"])};
+  const auto want_dec = read_f32(c["decode_logits"]);
+  for (size_t i = 0; i < decode.size(); ++i)
+    want.emplace_back(want_dec.begin() + static_cast<std::ptrdiff_t>(i * V),
+                      want_dec.begin() + static_cast<std::ptrdiff_t>((i + 1) * V));
+  double worst = 0;
+  for (size_t s = 0; s < l16.size(); ++s) {
+    EXPECT_LE(max_abs_diff(l16[s], l32[s]), tol) << "step " << s;
+    EXPECT_LE(max_abs_diff(l16[s], want[s]), tol + kLogitTol) << "step " << s;
+    EXPECT_LE(max_abs_diff(l32[s], want[s]), kLogitTol) << "step " << s;
+    worst = std::max(worst, max_abs_diff(l16[s], l32[s]));
+  }
+  // The rounding is really there (an f16 cache that silently stayed f32 would give ~1e-6).
+  EXPECT_GT(worst, 1e-5);
+  RecordProperty("f16_vs_f32_max_abs_logit_diff", std::to_string(worst));
+}
+
+// Chunked prefill and truncate-then-refeed with an f16 cache reproduce the one-shot f32 logits
+// within the same bound (the cached rows of the first chunk are read back from half storage).
+TEST_P(KvF16Fixture, ChunkedPrefillAndTruncate) {
+  const auto c = case_of(GetParam());
+  auto m32 = Model::load(folder_path(GetParam()), 1);
+  auto m16 = Model::load(folder_path(GetParam()), 1, DType::F16);
+  const int64_t V = m32->config().n_vocab;
+  const auto prompt = ids_of(c["prompt"]);
+  KvCache c32 = m32->new_cache();
+  const auto full = m32->forward(c32, prompt, true);
+  const double tol = testing::f16_cache_logit_tol(m32->config().n_layer, testing::max_abs_value(c32));
+  KvCache cache = m16->new_cache(16);
+  std::span<const int32_t> p(prompt);
+  m16->forward(cache, p.subspan(0, 3), true);
+  const auto rest = m16->forward(cache, p.subspan(3), true);
+  EXPECT_LE(max_abs_diff(rest, std::span<const float>(full).subspan(3 * V)), tol);
+  cache.truncate(static_cast<int64_t>(prompt.size()) - 2);
+  const auto again = m16->forward(cache, p.subspan(prompt.size() - 2), true);
+  EXPECT_LE(max_abs_diff(again, std::span<const float>(full).subspan((prompt.size() - 2) * V)), tol);
+}
+
+// The thread count changes only how rows and heads are split over threads; each logit's arithmetic
+// (matmul per output element, attention per head, the half conversions per element) is the same,
+// so an f16-cache run gives the same bits with 1, 2 or 3 threads.
+TEST_P(KvF16Fixture, ThreadCountIndependent) {
+  const auto c = case_of(GetParam());
+  const auto prompt = ids_of(c["prompt"]);
+  const auto decode = ids_of(c["decode_ids"]);
+  std::vector<std::vector<float>> first;
+  for (int threads : {1, 2, 3}) {
+    auto m = Model::load(folder_path(GetParam()), threads, DType::F16);
+    KvCache cache = m->new_cache();
+    std::vector<std::vector<float>> got = {m->forward(cache, prompt, true)};
+    for (int32_t t : decode) got.push_back(m->forward(cache, std::span<const int32_t>(&t, 1)));
+    if (first.empty())
+      first = got;
+    else
+      EXPECT_EQ(got, first) << "threads " << threads;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, KvF16Fixture,
+                         ::testing::Values("a_f32_bin", "a_f16_sharded", "b_f32_sharded", "b_f16_bin"));
+
+}  // namespace
+}  // namespace moss
