@@ -208,4 +208,34 @@ TEST_F(StoreExtra, PostgresRefusesNewerSchema) {
 #endif
 }
 
+// A database of schema version 1 (before records had images) is migrated on open: the columns
+// are added, rows are kept, and old inline Text2Image results are recognised.
+TEST_F(StoreExtra, PostgresMigratesVersion1) {
+  MOSS_POSTGRES_ONLY();
+#ifdef MOSS_HAVE_POSTGRES
+  const std::string cid = "000000000000000000000000000000ee";
+  int64_t uid = 0;
+  {
+    PgStore s(pg_url(), pg_schema_);
+    uid = s.create_user("alice", sha256_hex("ka"), false).id;
+    s.create_conversation(uid, cid, "old");
+    s.append_record(uid, cid, {"draw", "t", "Text2Image(\"x\")", "Image generated successfully.", "done"}, "stop", {1, 2}, false);
+    s.append_record(uid, cid, {"q", "", "", "", "a"}, "stop", {1, 2}, false);
+  }
+  Admin admin(pg_url());
+  ASSERT_TRUE(admin.ok());
+  ASSERT_EQ(admin.run("ALTER TABLE " + pg_schema_ + ".records DROP COLUMN images"), "");
+  ASSERT_EQ(admin.run("ALTER TABLE " + pg_schema_ + ".records DROP COLUMN results_inline"), "");
+  ASSERT_EQ(admin.run("DELETE FROM " + pg_schema_ + ".schema_version WHERE version = 2"), "");
+  PgStore s(pg_url(), pg_schema_);
+  auto recs = s.records(uid, cid);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].turn.answer, "done");
+  EXPECT_TRUE(recs[0].turn.results_inline);
+  EXPECT_TRUE(recs[0].turn.images.empty());
+  EXPECT_FALSE(recs[1].turn.results_inline);
+  EXPECT_EQ(admin.run("SELECT MAX(version) FROM " + pg_schema_ + ".schema_version"), "2");
+#endif
+}
+
 }  // namespace moss::server::test
