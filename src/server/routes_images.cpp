@@ -1,7 +1,10 @@
 // GET /api/images/NAME: a picture saved by the Text2Image plugin, served from the server's image
 // folder to the owner of a record that lists it (any other caller gets 404, as for a missing one).
 // NAME is validated strictly (valid_image_name) before it touches the file system, so no path
-// outside the folder can be named; the Content-Type comes from the validated extension.
+// outside the folder can be named; the Content-Type comes from the validated extension. Fetches
+// are not counted by the rate limit: a page loads every picture of a conversation at once, and a
+// picture costs one owner lookup and a file read, not a model turn.
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -34,7 +37,8 @@ void add_image_routes(ServerContext& ctx) {
               res.set_header("Cache-Control", "private, max-age=86400");
               res.set_header("X-Content-Type-Options", "nosniff");
               res.set_content(std::move(bytes), image_mime_for_name(name));
-            });
+            },
+            /*rate_limited=*/false);
 }
 
 }  // namespace moss::server

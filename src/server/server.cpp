@@ -46,14 +46,14 @@ UserRow authenticate(ServerContext& ctx, const httplib::Request& req) {
 }  // namespace
 
 void add_route(ServerContext& ctx, Method m, const std::string& pattern, const std::string& name, bool is_public,
-               RouteHandler handler) {
-  auto wrapped = [&ctx, name, is_public, handler = std::move(handler), m](const httplib::Request& req,
-                                                                           httplib::Response& res) {
+               RouteHandler handler, bool rate_limited) {
+  auto wrapped = [&ctx, name, is_public, rate_limited, handler = std::move(handler), m](const httplib::Request& req,
+                                                                                         httplib::Response& res) {
     try {
       UserRow user;
       if (!is_public) {
         user = authenticate(ctx, req);
-        if (int wait = ctx.limiter.acquire(user.id)) {
+        if (int wait = rate_limited ? ctx.limiter.acquire(user.id) : 0) {
           res.set_header("Retry-After", std::to_string(wait));
           http_fail(429, "rate_limit_exceeded", "too many requests; retry in " + std::to_string(wait) + " s");
         }

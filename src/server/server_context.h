@@ -46,10 +46,11 @@ struct ServerContext {
 
 // A handler of an authenticated route: the caller is resolved (or the open-mode user).
 using RouteHandler = std::function<void(ServerContext&, const httplib::Request&, httplib::Response&, const UserRow&)>;
-// Registers a route; `name` is the metrics label. Public routes skip authentication.
+// Registers a route; `name` is the metrics label. Public routes skip authentication; routes with
+// rate_limited = false are authenticated but not counted by the per-user rate limit.
 enum class Method { get, post, patch, del };
 void add_route(ServerContext& ctx, Method m, const std::string& pattern, const std::string& name, bool is_public,
-               RouteHandler handler);
+               RouteHandler handler, bool rate_limited = true);
 
 // Route groups (routes_*.cpp).
 void add_openai_routes(ServerContext& ctx);

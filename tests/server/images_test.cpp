@@ -235,6 +235,20 @@ TEST_F(Images, StreamsAnnounceTheImageBeforeTheAnswer) {
   EXPECT_EQ(live, final_url);
 }
 
+// A page loads every picture of a conversation at once: image fetches are authenticated but not
+// counted by the per-user rate limit (turns still are).
+TEST_F(Images, FetchesAreNotRateLimited) {
+  config_.rate_per_minute = 1;
+  config_.rate_burst = 1;
+  start_drawing();
+  Reply r = http().post("/api/chat", json{{"prompt", "draw a cat"}, {"plugins", {"Text2Image"}}}, alice_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string url = r.j()["record"]["images"][0]["url"];
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(get_image(url, alice_).status, 200) << i;
+  EXPECT_EQ(get_image(url, "").status, 401);
+  EXPECT_EQ(http().post("/api/chat", json{{"prompt", "again"}}, alice_).status, 429);
+}
+
 TEST_F(Images, WithoutAPluginThereIsNoPicture) {
   start();  // no image folder, no Text2Image executor: the fake answers like the stub
   Reply r = http().post("/api/chat", json{{"prompt", "draw a cat"}, {"plugins", {"Text2Image"}}}, alice_);

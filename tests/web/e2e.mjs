@@ -1,7 +1,8 @@
 // End-to-end test of the web chat UI: starts `moss serve -m fake:` (scripted engine, no model) on a
 // free loopback port with a fresh SQLite file, drives Debian's Chromium with playwright-core, and
 // checks type -> stream -> stop -> regenerate -> reload -> find the conversation again, plus the
-// theme and language toggles. Screenshots go to $MOSS_ARTIFACTS (default test-artifacts/web).
+// theme and language toggles, and a Text2Image turn whose picture (a placeholder PNG drawn by the fake
+// engine) shows inline while the answer streams and again after a reload. Screenshots go to $MOSS_ARTIFACTS (default test-artifacts/web).
 // Usage: node tests/web/e2e.mjs PATH_TO_MOSS
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -62,7 +63,7 @@ const base = `http://127.0.0.1:${port}`;
 const server = spawn(
   mossBin,
   ['serve', '-m', 'fake:', '--port', String(port), '--db', `sqlite:${tmp}/moss.db`, '--web-root', webRoot,
-   '--fake-delay-ms', '40'],
+   '--fake-delay-ms', '40', '--image-dir', `${tmp}/images`],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 const browser = await chromium.launch({
@@ -151,6 +152,38 @@ try {
   await page.waitForSelector('.turn .actions', { timeout: 20_000 });
   check((await page.locator('.turn .answer strong').count()) === 1, 'Markdown rendered in the answer');
   check(await page.evaluate(() => window.__xss === undefined), 'HTML in an answer does not execute script');
+
+  // Text2Image: the fake engine's "draw ..." turn saves a 64x64 placeholder PNG. The picture
+  // appears in the live turn as soon as its `image` event arrives (before the answer ends), and
+  // is loaded with the API key as a blob (an <img src> could not send the key).
+  await page.click('#new-chat');
+  await page.check('#plugins input[value="Text2Image"]');
+  await page.fill('#prompt', 'draw a red cat sitting on a blue mat under a tall green tree at noon on a warm summer day');
+  await page.press('#prompt', 'Enter');
+  await page.waitForSelector('[data-record-id="live"] .images figure', { timeout: 20_000 });
+  check(true, 'the picture shows in the live turn while the answer streams');
+  await page.waitForSelector('.turn .actions', { timeout: 20_000 });
+  const img = page.locator('.turn .images img.generated');
+  await img.first().waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => {
+    const el = document.querySelector('.turn .images img.generated');
+    return el && el.complete && el.naturalWidth > 0;
+  }, null, { timeout: 10_000 });
+  const info = await img.first().evaluate((el) => ({ src: el.src, w: el.naturalWidth, h: el.naturalHeight }));
+  check(info.src.startsWith('blob:') && info.w === 64 && info.h === 64,
+    `the generated image is shown inline under the answer (${info.src.slice(0, 5)} ${info.w}x${info.h})`);
+  const stored = (await records())[0];
+  check(stored.images?.length === 1 && stored.images[0].url === `/api/images/${stored.images[0].name}`,
+    'the stored record lists the image URL');
+  const direct = await fetch(`${base}${stored.images[0].url}`);
+  check(direct.ok && direct.headers.get('content-type') === 'image/png', 'the image route serves it as image/png');
+  await page.screenshot({ path: path.join(artifacts, '06-image.png') });
+  await page.reload();
+  await page.waitForFunction(() => {
+    const el = document.querySelector('.turn .images img.generated');
+    return el && el.complete && el.naturalWidth === 64;
+  }, null, { timeout: 10_000 });
+  check(true, 'the image is shown again after a reload');
 } catch (e) {
   failures++;
   console.log(`FAIL - ${e.stack || e}`);

@@ -7,7 +7,7 @@ const strings = {
     pluginImage: 'Text-to-image', innerThoughts: 'Inner thoughts', commands: 'Commands', results: 'Results',
     references: 'References', regenerate: 'Regenerate', copy: 'Copy', copied: 'Copied', like: 'Like',
     dislike: 'Dislike', delete: 'Delete', untitled: 'New conversation', enterKey: 'API key (leave empty in open mode):',
-    stopped: '(stopped)', generating: 'MOSS is writing…', imageGenerated: 'Image generated',
+    stopped: '(stopped)', generating: 'MOSS is writing…', imageGenerated: 'Image generated', imageFailed: 'The image could not be loaded',
     empty: 'Start a conversation with MOSS.', error: 'Error',
   },
   zh: {
@@ -17,7 +17,7 @@ const strings = {
     innerThoughts: '内心独白', commands: '插件指令', results: '插件结果', references: '参考资料',
     regenerate: '重新生成', copy: '复制', copied: '已复制', like: '赞', dislike: '踩', delete: '删除',
     untitled: '新对话', enterKey: 'API 密钥（开放模式可留空）：', stopped: '（已停止）', generating: 'MOSS 正在输入…',
-    imageGenerated: '图片已生成', empty: '开始与 MOSS 对话吧。', error: '错误',
+    imageGenerated: '图片已生成', imageFailed: '图片无法加载', empty: '开始与 MOSS 对话吧。', error: '错误',
   },
 };
 
