@@ -23,7 +23,7 @@ void to_f32_scalar(const uint16_t* src, float* dst, int64_t n) {
 void to_f16_scalar(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
 }
-constexpr HalfKernels kScalarHalf{to_f32_scalar, to_f16_scalar};
+constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr};
 
 size_t kv_elem_bytes(DType t) { return t == DType::F16 ? 2 : 4; }
 
@@ -58,23 +58,25 @@ inline void prefetch_bytes(const uint8_t* p, size_t n) {
 // converted (exactly) into the worker's buffer, so everything after this is the f32 arithmetic.
 class RowReader {
  public:
-  RowReader(const void* base, DType t, int64_t stride, int64_t off, int64_t n, const HalfKernels& hk,
+  RowReader(const void* base, DType t, int64_t stride, int64_t off, int64_t n, const AttentionKernels& ak,
             std::vector<float>& buf)
       : base_(static_cast<const uint8_t*>(base) + static_cast<size_t>(off) * kv_elem_bytes(t)),
         row_bytes_(static_cast<size_t>(stride) * kv_elem_bytes(t)),
         span_bytes_(static_cast<size_t>(n) * kv_elem_bytes(t)),
         n_(n),
         f16_(t == DType::F16),
-        hk_(hk),
+        ak_(ak),
         buf_(buf) {
     if (f16_ && static_cast<int64_t>(buf_.size()) < n) buf_.resize(static_cast<size_t>(n));
   }
   const float* row(int64_t j) const {
     const uint8_t* p = base_ + static_cast<size_t>(j) * row_bytes_;
     if (!f16_) return reinterpret_cast<const float*>(p);
-    hk_.to_f32(reinterpret_cast<const uint16_t*>(p), buf_.data(), n_);
+    ak_.to_f32(reinterpret_cast<const uint16_t*>(p), buf_.data(), n_);
     return buf_.data();
   }
+  const void* raw(int64_t j) const { return base_ + static_cast<size_t>(j) * row_bytes_; }
+  bool f16() const { return f16_; }
   void prefetch(int64_t j) const { prefetch_bytes(base_ + static_cast<size_t>(j) * row_bytes_, span_bytes_); }
 
  private:
@@ -82,13 +84,13 @@ class RowReader {
   size_t row_bytes_, span_bytes_;
   int64_t n_;
   bool f16_;
-  const HalfKernels& hk_;
+  const AttentionKernels& ak_;
   std::vector<float>& buf_;
 };
 
 // Per-worker scratch: the score rows and the converted cache slice.
 struct Scratch {
-  std::vector<float> scores, row;
+  std::vector<float> scores, row, dots;
 };
 
 // Heads [h0, h1) of one sequence. Keys and values are visited row by row, each row's slice for all
@@ -96,23 +98,29 @@ struct Scratch {
 // instead of one 1 KiB piece per head (with rows 8 KiB apart that was a TLB miss per head and row,
 // and the attention of a decode step cost as much as a third of the weight reads). Per head the
 // arithmetic is the same as visiting the heads one by one: same operations, same order.
-void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_dim, const HalfKernels& hk,
+void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_dim, const AttentionKernels& ak,
                   Scratch& scratch) {
   // The reference divides by sqrt(D) as a float32 scalar (16.0 exactly for D = 256).
   const float scale = static_cast<float>(std::sqrt(static_cast<double>(head_dim)));
   const int64_t G = h1 - h0;
   std::vector<float>& scores = scratch.scores;
-  const RowReader keys(s.k, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, hk, scratch.row);
-  const RowReader values(s.v, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, hk, scratch.row);
+  const RowReader keys(s.k, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
+  const RowReader values(s.v, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
+  if (ak.dots && static_cast<int64_t>(scratch.dots.size()) < G) scratch.dots.resize(static_cast<size_t>(G));
   for (int64_t t = 0; t < s.n_new; ++t) {
     const int64_t n_keys = s.n_past + t + 1;  // causal: positions 0..P+t
     if (static_cast<int64_t>(scores.size()) < G * n_keys) scores.resize(static_cast<size_t>(G * n_keys));
     float* sc = scores.data();  // [G][n_keys]
     for (int64_t j = 0; j < n_keys; ++j) {
       if (j + kAhead < n_keys) keys.prefetch(j + kAhead);
+      const float* q = s.q + t * s.q_stride + h0 * head_dim;
+      if (ak.dots) {  // the same sums, read from the cache row directly
+        ak.dots(q, keys.raw(j), keys.f16(), G, head_dim, scratch.dots.data());
+        for (int64_t g = 0; g < G; ++g) sc[g * n_keys + j] = scratch.dots[static_cast<size_t>(g)] / scale;
+        continue;
+      }
       const float* k = keys.row(j);  // heads h0..h1-1
-      for (int64_t g = 0; g < G; ++g)
-        sc[g * n_keys + j] = dot(s.q + t * s.q_stride + (h0 + g) * head_dim, k + g * head_dim, head_dim) / scale;
+      for (int64_t g = 0; g < G; ++g) sc[g * n_keys + j] = dot(q + g * head_dim, k + g * head_dim, head_dim) / scale;
     }
     for (int64_t g = 0; g < G; ++g) {
       float* row = sc + g * n_keys;
@@ -130,6 +138,10 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     for (int64_t d = 0; d < G * head_dim; ++d) out[d] = 0.0f;
     for (int64_t j = 0; j < n_keys; ++j) {
       if (j + kAhead < n_keys) values.prefetch(j + kAhead);
+      if (ak.axpy) {
+        ak.axpy(sc + j, n_keys, values.raw(j), values.f16(), G, head_dim, out);
+        continue;
+      }
       const float* v = values.row(j);
       for (int64_t g = 0; g < G; ++g) {
         const float p = sc[g * n_keys + j];
@@ -143,17 +155,17 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
 
 }  // namespace
 
-const HalfKernels& half_kernels_scalar() { return kScalarHalf; }
+const AttentionKernels& attention_kernels_scalar() { return kScalar; }
 
-const HalfKernels& half_kernels(Isa isa) {
+const AttentionKernels& attention_kernels(Isa isa) {
   if (!isa_supported(isa)) fail("this CPU does not support the ", isa_name(isa), " kernels");
   switch (isa) {
     case Isa::Avx512:
-      return half_kernels_avx512();
+      return attention_kernels_avx512();
     case Isa::Avx2:
-      return half_kernels_avx2();
+      return attention_kernels_avx2();
     default:
-      return half_kernels_scalar();
+      return attention_kernels_scalar();
   }
 }
 
@@ -164,7 +176,7 @@ void kv_from_f32(DType t, const float* src, void* dst, int64_t n) {
   if (t == DType::F32)
     std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
   else
-    half_kernels(active_isa()).to_f16(src, static_cast<uint16_t*>(dst), n);
+    attention_kernels(active_isa()).to_f16(src, static_cast<uint16_t*>(dst), n);
 }
 
 void kv_to_f32(DType t, const void* src, float* dst, int64_t n) {
@@ -172,12 +184,12 @@ void kv_to_f32(DType t, const void* src, float* dst, int64_t n) {
   if (t == DType::F32)
     std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
   else
-    half_kernels(active_isa()).to_f32(static_cast<const uint16_t*>(src), dst, n);
+    attention_kernels(active_isa()).to_f32(static_cast<const uint16_t*>(src), dst, n);
 }
 
 void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, ThreadPool& pool) {
   for (const AttentionSeq& s : seqs) check_kv_type(s.kv_type);
-  const HalfKernels& hk = half_kernels(active_isa());
+  const AttentionKernels& ak = attention_kernels(active_isa());
   // Work items: (sequence, group of contiguous heads), one group per thread for each sequence.
   const int64_t groups = std::min<int64_t>(n_head, pool.size());
   const int64_t n_items = static_cast<int64_t>(seqs.size()) * groups;
@@ -186,7 +198,7 @@ void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_
     for (int64_t item = b; item < e; ++item) {
       int64_t h0, h1;
       split_range(n_head, static_cast<int>(item % groups), static_cast<int>(groups), h0, h1);
-      attend_heads(seqs[static_cast<size_t>(item / groups)], h0, h1, head_dim, hk, scratch);
+      attend_heads(seqs[static_cast<size_t>(item / groups)], h0, h1, head_dim, ak, scratch);
     }
   });
 }
@@ -195,7 +207,7 @@ void attention_reference(std::span<const AttentionSeq> seqs, int64_t n_head, int
   for (const AttentionSeq& s : seqs) check_kv_type(s.kv_type);
   Scratch scratch;
   for (const AttentionSeq& s : seqs)
-    for (int64_t h = 0; h < n_head; ++h) attend_heads(s, h, h + 1, head_dim, kScalarHalf, scratch);
+    for (int64_t h = 0; h < n_head; ++h) attend_heads(s, h, h + 1, head_dim, kScalar, scratch);
 }
 
 }  // namespace moss

@@ -1,6 +1,7 @@
 // F16C (AVX2 level) half <-> float conversions for the f16 KV cache (compiled with -mavx2 -mfma
 // -mf16c; used only after cpuid says so). Eight elements per instruction; the tail goes through a
 // zero-padded vector so every element takes the same instruction (same rounding) as the others.
+// The attention arithmetic itself is the portable code at this level (no fused row operations).
 #include <immintrin.h>
 
 #include <cstring>
@@ -37,10 +38,10 @@ void to_f16_avx2(const float* src, uint16_t* dst, int64_t n) {
   }
 }
 
-constexpr HalfKernels kTable{to_f32_avx2, to_f16_avx2};
+constexpr AttentionKernels kTable{to_f32_avx2, to_f16_avx2, nullptr, nullptr};
 
 }  // namespace
 
-const HalfKernels& half_kernels_avx2() { return kTable; }
+const AttentionKernels& attention_kernels_avx2() { return kTable; }
 
 }  // namespace moss

@@ -1,7 +1,11 @@
-// The per-instruction-set half <-> float conversions behind the f16 KV cache (internal to kernels/
-// and its tests). Every table gives the same bits: half -> float is exact, and float -> half rounds
-// to nearest even (F16C / AVX-512 with _MM_FROUND_TO_NEAREST_INT, util/half.h in the scalar table),
-// overflow to +-inf included. Only NaN payloads may differ (they stay NaN).
+// The per-instruction-set pieces of attention() (internal to kernels/ and its tests): half <-> float
+// conversions for the f16 KV cache, and optionally fused row operations that read cache rows of
+// either element type directly. Every table gives the same bits as the portable code:
+//  * half -> float is exact, float -> half rounds to nearest even (F16C / AVX-512 with
+//    _MM_FROUND_TO_NEAREST_INT, util/half.h in the scalar table), overflow to +-inf included; only
+//    NaN payloads may differ (they stay NaN);
+//  * the fused operations keep the portable loops' lanes and order of operations and never fuse a
+//    multiply and an add (the portable code, built without FMA, rounds both).
 #pragma once
 #include <cstdint>
 
@@ -9,15 +13,22 @@
 
 namespace moss {
 
-struct HalfKernels {
+struct AttentionKernels {
   void (*to_f32)(const uint16_t* src, float* dst, int64_t n);
   void (*to_f16)(const float* src, uint16_t* dst, int64_t n);
+  // Optional (nullptr: the row is converted with to_f32 if half, then the portable loops run).
+  // For G heads of D elements each, row = the heads' slice of one cache row (float or half):
+  // dots: out[g] = q[gD..gD+D) . row[gD..gD+D), summed in 16 lanes (lane i takes d = i mod 16, the
+  //       tail goes to lanes 0..), lanes then added pairwise: 8, 4, 2, 1 apart;
+  // axpy: out[gD + d] += p[g * p_stride] * row[gD + d].
+  void (*dots)(const float* q, const void* row, bool f16, int64_t G, int64_t D, float* out);
+  void (*axpy)(const float* p, int64_t p_stride, const void* row, bool f16, int64_t G, int64_t D, float* out);
 };
 
-const HalfKernels& half_kernels_scalar();
-const HalfKernels& half_kernels_avx2();
-const HalfKernels& half_kernels_avx512();
+const AttentionKernels& attention_kernels_scalar();
+const AttentionKernels& attention_kernels_avx2();
+const AttentionKernels& attention_kernels_avx512();
 // The table for `isa`; throws moss::Error if the CPU lacks it.
-const HalfKernels& half_kernels(Isa isa);
+const AttentionKernels& attention_kernels(Isa isa);
 
 }  // namespace moss

@@ -147,7 +147,7 @@ TEST(AttentionF16, ConversionsMatchPortableOnEveryIsa) {
   for (int i = 0; i < 4000; ++i) f.push_back((rng() & 1 ? -1.0f : 1.0f) * std::exp2(ex(rng)));
   for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
     if (!isa_supported(isa)) continue;
-    const HalfKernels& hk = half_kernels(isa);
+    const AttentionKernels& hk = attention_kernels(isa);
     std::vector<float> got(all_h.size());
     hk.to_f32(all_h.data(), got.data(), static_cast<int64_t>(all_h.size()));
     for (size_t i = 0; i < all_h.size(); ++i)
@@ -300,6 +300,44 @@ TEST(AttentionF16, WithinDerivedBoundOfExactFormula) {
           EXPECT_NEAR(c.out[t * E + hd * D + d], want, tol) << "P " << c.P << " t " << t << " h " << hd << " d " << d;
         }
       }
+    }
+  }
+}
+
+// The instruction-set row operations (AVX-512 reads f32 or f16 rows directly) at the real head size
+// (D = 128) and with a vector tail (D = 40): the reference's bits for both element types.
+TEST(AttentionF16, RowOperationsEqualReferenceAtModelHeadSizes) {
+  for (int64_t D : {40, 128}) {
+    const int64_t H = 4, E = H * D;
+    std::mt19937 rng(static_cast<unsigned>(D));
+    std::vector<HalfCase> cases;
+    cases.push_back(make_half_case(rng, 0, 4, E));
+    cases.push_back(make_half_case(rng, 37, 1, E));
+    for (DType t : {DType::F32, DType::F16}) {
+      std::vector<AttentionSeq> seqs;
+      std::vector<std::vector<float>> want;
+      for (auto& h : cases) {
+        want.emplace_back(h.c.out.size(), NAN);
+        const void* k = t == DType::F16 ? static_cast<const void*>(h.kh.data()) : h.c.k.data();
+        const void* v = t == DType::F16 ? static_cast<const void*>(h.vh.data()) : h.c.v.data();
+        seqs.push_back({h.c.q.data(), E, k, v, E, want.back().data(), E, h.c.P, h.c.T, t});
+      }
+      attention_reference(seqs, H, D);
+      const Isa saved = active_isa();
+      for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+        if (!isa_supported(isa)) continue;
+        force_isa(isa);
+        ThreadPool pool(2);
+        std::vector<std::vector<float>> got;
+        std::vector<AttentionSeq> seqs2 = seqs;
+        for (size_t i = 0; i < seqs.size(); ++i) {
+          got.emplace_back(want[i].size(), NAN);
+          seqs2[i].out = got.back().data();
+        }
+        attention(seqs2, H, D, pool);
+        EXPECT_EQ(got, want) << isa_name(isa) << " D " << D << " " << dtype_name(t);
+      }
+      force_isa(saved);
     }
   }
 }
