@@ -63,6 +63,25 @@ TEST_F(ModelEngineTest, CachedConversationMatchesRebuiltOne) {
   EXPECT_GT(r2.usage.prompt_tokens, t1.usage.prompt_tokens);
 }
 
+// A stored record says which Results form it had (TurnRecord::results_inline); the engine rebuilds
+// that form instead of guessing from the text: the one-line `<|Results|>: Image generated
+// successfully.` and the block form `<|Results|>:\nImage generated successfully.\n` differ by the
+// newlines, so the rebuilt prompts differ in length.
+TEST_F(ModelEngineTest, RebuildsTheStoredResultsForm) {
+  ModelEngineOptions o = options();
+  o.layout = "five";
+  TurnRecord past{"draw a cat", "I should draw.", "Text2Image(\"a cat\")", "Image generated successfully.", "Here it is."};
+  past.images = {"moss-x.png"};
+  auto prompt_tokens = [&](bool inline_form) {
+    past.results_inline = inline_form;
+    ModelEngine e(o);
+    return e.run_turn(request("r", "thanks", {past}), {}).usage.prompt_tokens;
+  };
+  const int inline_tokens = prompt_tokens(true);
+  const int block_tokens = prompt_tokens(false);
+  EXPECT_LT(inline_tokens, block_tokens);
+}
+
 TEST_F(ModelEngineTest, ConcurrentTurnsMatchSequentialOnes) {
   const std::vector<std::string> prompts = {"one", "two two", "three three three", "four"};
   std::vector<std::string> sequential;
