@@ -286,6 +286,7 @@ TurnReport Conversation::send(std::string_view user_text, const ChatCallbacks& c
       rep.calls = res.calls;
       rep.turn.results = res.field;
       if (cb.on_text) cb.on_text(ChatStage::Results, res.field.body);
+      if (cb.on_calls) cb.on_calls(res.calls);
       std::vector<int32_t> rchunk = codec_.encode_text(results_text(res.field));
       rchunk.push_back(codec_.marker(Marker::Eor));
       const std::vector<int32_t> mtag = codec_.encode_text(kOpenAnswer);

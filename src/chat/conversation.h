@@ -67,6 +67,9 @@ struct ChatCallbacks {
   std::function<void(ChatStage, std::string_view)> on_text;
   // Oldest turns were dropped from the model context: how many, and the tokens kept.
   std::function<void(size_t dropped_turns, size_t kept_tokens)> on_context_cut;
+  // The outcomes of the turn's plugin calls, right after the Results text (before the answer), so
+  // a frontend can show what they produced (e.g. the pictures in CallOutcome::images) at once.
+  std::function<void(const std::vector<CallOutcome>&)> on_calls;
 };
 
 struct TurnReport {
