@@ -195,6 +195,11 @@ TurnResult ModelEngine::run_turn(const TurnRequest& req, const TurnCallbacks& ca
       answer += out;
       if (!out.empty() && callbacks.on_piece) callbacks.on_piece(Stage::answer, out);
     };
+    cb.on_calls = [&](const std::vector<CallOutcome>& calls) {  // saved pictures, before the answer
+      for (const auto& call : calls)
+        for (const auto& image : call.images)
+          if (callbacks.on_image) callbacks.on_image(image.name);
+    };
     const TurnReport rep = conv.send(req.prompt, cb);
     conv.configure_turn(sp, 0, nullptr);  // stop_now dies with this call
     if (!stopped_by_string && !pending.empty()) {
@@ -207,11 +212,8 @@ TurnResult ModelEngine::run_turn(const TurnRequest& req, const TurnCallbacks& ca
     result.record.commands = rep.turn.commands;
     result.record.results = rep.turn.results.body;
     result.record.results_inline = rep.turn.results.inline_form;
-    for (const auto& call : rep.calls)  // pictures reach a stream here, after the answer
-      for (const auto& image : call.images) {
-        result.record.images.push_back(image.name);
-        if (callbacks.on_image) callbacks.on_image(image.name);
-      }
+    for (const auto& call : rep.calls)
+      for (const auto& image : call.images) result.record.images.push_back(image.name);
     result.record.answer = answer;
     const bool cancelled = req.cancel && req.cancel->load();
     if (cancelled) result.finish_reason = "cancelled";
