@@ -51,6 +51,19 @@ TEST_F(BenchCli, JsonIsTheLastLineWithTheRequiredKeys) {
     EXPECT_GT(j[k].get<double>(), 0.0) << k;
   }
   EXPECT_EQ(j["threads"].get<int>(), 2);
+  // KV cache: the CLI default f16; bytes read per decode step = 2 bytes x K and V x layers x E x
+  // the average attended positions (step i of -n attends to -p + i + 1).
+  ASSERT_TRUE(j.contains("kv_type"));
+  EXPECT_EQ(j["kv_type"].get<std::string>(), "f16");
+  const double per_pos_f16 = j["kv_bytes_per_token"].get<double>() / (8 + 1.5);
+  const Result r32 = run("bench -m " + path("t.gguf") + " -p 8 -n 2 -t 2 --bandwidth-mib 16 --kv-type f32 --json");
+  ASSERT_EQ(r32.rc, 0) << r32.out;
+  std::string last32 = r32.out.substr(0, r32.out.find_last_not_of('\n') + 1);
+  last32 = last32.substr(last32.find_last_of('\n') + 1);
+  const auto j32 = nlohmann::json::parse(last32);
+  EXPECT_EQ(j32["kv_type"].get<std::string>(), "f32");
+  EXPECT_DOUBLE_EQ(j32["kv_bytes_per_token"].get<double>() / (8 + 1.5), 2 * per_pos_f16);
+  EXPECT_NE(run("bench -m " + path("t.gguf") + " -p 8 -n 2 --kv-type bf16").rc, 0);
   EXPECT_NEAR(j["decode_efficiency"].get<double>(), j["effective_gbs"].get<double>() / j["bandwidth_gbs"].get<double>(),
               1e-9);
 }

@@ -1,10 +1,11 @@
 // End to end through the `moss` executable (MOSS_BINARY; build the moss_cli target first):
-// `moss logits` on a fixture folder must write the reference logits, `moss generate --temp 0`
-// must print the reference greedy ids.
+// `moss logits` on a fixture folder must write the reference logits, `moss generate --temp 0
+// --kv-type f32` must print the reference greedy ids; --kv-type is checked.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -65,9 +66,30 @@ TEST(CliE2E, GenerateGreedyIds) {
   const auto& cs = model_manifest()["cases"]["b_f16"];
   const auto [rc, text] = run(std::string(MOSS_BINARY) + " generate -m " + testing::model_fixture_dir() +
                               "/b_f16_bin --ids " + join(ids_of(cs["prompt"])) + " -n " +
-                              std::to_string(cs["greedy_n"].get<int>()) + " --temp 0 --print-ids -t 2 2>&1");
+                              std::to_string(cs["greedy_n"].get<int>()) +
+                              " --temp 0 --print-ids -t 2 --kv-type f32 2>&1");  // exact: the f32 cache
   ASSERT_EQ(rc, 0) << text;
   EXPECT_EQ(text, join(ids_of(cs["greedy_ids"])) + "\n");
+}
+
+// The f16 cache (the CLI default) runs and yields greedy_n ids; ids themselves may differ from the
+// reference wherever two logits are closer than the f16 bound (tests/model/kv_f16_tolerance.h), so
+// only the count is checked here. Bad --kv-type values are refused by name.
+TEST(CliE2E, GenerateKvType) {
+  ASSERT_TRUE(binary_exists()) << MOSS_BINARY << " is missing: build the moss_cli target";
+  const auto& cs = model_manifest()["cases"]["b_f16"];
+  const std::string base = std::string(MOSS_BINARY) + " generate -m " + testing::model_fixture_dir() + "/b_f16_bin --ids " +
+                           join(ids_of(cs["prompt"])) + " -n " + std::to_string(cs["greedy_n"].get<int>()) +
+                           " --temp 0 --print-ids -t 2";
+  for (const char* kv : {"", " --kv-type f16"}) {
+    const auto [rc, text] = run(base + kv + " 2>&1");
+    ASSERT_EQ(rc, 0) << text;
+    const size_t n = static_cast<size_t>(std::count(text.begin(), text.end(), ',')) + 1;
+    EXPECT_EQ(n, static_cast<size_t>(cs["greedy_n"].get<int>())) << text;
+  }
+  const auto [rc, text] = run(base + " --kv-type q8_0 2>&1");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(text.find("--kv-type"), std::string::npos) << text;
 }
 
 TEST(CliE2E, GenerateRejectsSamplingAndBadIds) {
