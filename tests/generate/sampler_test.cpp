@@ -104,6 +104,47 @@ TEST(Sampler, TopPMatchesLiteralDefinitionWithTies) {
   }
 }
 
+// At the size of the MOSS vocabulary, with continuous logits (no ties), flat (random weights) and
+// peaked (a trained model), the bucketed top-p must keep exactly the literal definition's prefix.
+// The two compute the masses differently (float exp vs double softmax; bucket sums vs a running
+// sum): a float exp is within ~4 ulp (5e-7 relative) and double sums add nothing visible, so the
+// cumulative masses agree to 1e-6. Only a token whose cumulative mass lies within 1e-6 of the
+// threshold may therefore be decided differently; the test checks that any difference is one.
+TEST(Sampler, TopPMatchesLiteralDefinitionAtVocabularySize) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> n01(0.0f, 1.0f);
+  const size_t n = 107008;
+  int exact = 0, cases = 0;
+  for (float sd : {0.3f, 3.0f}) {
+    for (float p : {0.1f, 0.5f, 0.8f, 0.95f}) {
+      for (TopPVariant v : {TopPVariant::Ascending, TopPVariant::Descending}) {
+        std::vector<float> l(n);
+        for (float& x : l) x = n01(rng) * sd;
+        for (int k = 0; k < 100; ++k) l[rng() % n] = -INFINITY;  // already removed ids
+        std::vector<float> a = l, b = l;
+        apply_top_p(a, p, v);
+        top_p_literal(b, p, v);
+        ++cases;
+        if (a == b) {
+          ++exact;
+          continue;
+        }
+        // Which tokens differ, and the literal cumulative mass above each of them.
+        const std::vector<float> probs = softmax(l);
+        for (size_t i = 0; i < n; ++i) {
+          if ((a[i] == -INFINITY) == (b[i] == -INFINITY)) continue;
+          double above = 0;
+          for (size_t j = 0; j < n; ++j)
+            if (l[j] > l[i]) above += probs[j];
+          EXPECT_NEAR(above, double(p), 1e-6) << "token " << i << " decided differently far from the threshold, sd "
+                                              << sd << " p " << p;
+        }
+      }
+    }
+  }
+  EXPECT_GE(exact, cases - 1) << "more than one borderline case: the masses disagree more than derived";
+}
+
 TEST(Sampler, TopKKeepsTies) {
   std::vector<float> l = {1, 3, 2, 3, 0, 2, 2};
   apply_top_k(l, 3);  // third largest is 2: everything >= 2 survives (5 entries)
