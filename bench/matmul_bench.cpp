@@ -49,7 +49,7 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
 int register_all() {
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::F16})
     for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
-      for (int64_t m : {1, 8, 128})
+      for (int64_t m : {1, 2, 4, 8, 128})
         for (int threads : {1, 2}) {
           if (isa == Isa::Scalar && m > 1) continue;
           // fc_in of the 1.24B shape: 8192 x 2048

@@ -114,7 +114,7 @@ void make_model(const std::string& path, const Shape& s, DType wt, uint32_t seed
 struct BenchOptions {
   std::string model, make_model, shape = "small", type = "q4_0", isa, vocab_dir, kv_type = kDefaultKvType;
   uint32_t seed = 1;
-  int prompt = 128, gen = 32, threads = 0, bandwidth_mib = 1024, layers = 0;
+  int prompt = 128, gen = 32, threads = 0, bandwidth_mib = 1024, layers = 0, batch = 1;
   bool kernels = false, json = false;
 };
 
@@ -213,14 +213,40 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model) {
     tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
   }
   const double decode = o.gen / seconds_since(t1);
+  const double c2 = cpu_seconds();
   nlohmann::json j;
+  if (o.batch > 1) {
+    // What continuous batching can give at most: B sequences decoded in lockstep, one batched
+    // forward per step (the server adds sampling, detokenizing and streaming on top). Each sequence
+    // is prefilled with the same prompt first, all in one batched forward.
+    std::vector<KvCache> caches;
+    for (int b = 0; b < o.batch; ++b) caches.push_back(model.new_cache(o.prompt + o.gen + 1));
+    std::vector<SeqBatch> batch(static_cast<size_t>(o.batch));
+    for (int b = 0; b < o.batch; ++b) batch[static_cast<size_t>(b)] = SeqBatch{&caches[static_cast<size_t>(b)], prompt};
+    model.forward(batch);
+    std::vector<int32_t> toks(static_cast<size_t>(o.batch), 1);
+    const auto t2 = Clock::now();
+    for (int i = 0; i < o.gen; ++i) {
+      for (int b = 0; b < o.batch; ++b)
+        batch[static_cast<size_t>(b)] = SeqBatch{&caches[static_cast<size_t>(b)], std::span<const int32_t>(&toks[static_cast<size_t>(b)], 1)};
+      model.forward(batch);
+      for (int b = 0; b < o.batch; ++b) {
+        const auto l = batch[static_cast<size_t>(b)].logits;
+        toks[static_cast<size_t>(b)] = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+      }
+    }
+    const double batch_decode = static_cast<double>(o.batch) * o.gen / seconds_since(t2);
+    j["batch"] = o.batch;
+    j["batch_decode_tok_s"] = batch_decode;
+    j["batch_speedup"] = batch_decode / decode;
+  }
   // KV cache bytes the decode steps read, per step on average (step i attends to P + i + 1
   // positions): not part of bytes_per_token, which stays the weights alone.
   j["kv_type"] = dtype_name(cache.type());
   j["kv_bytes_per_token"] =
       static_cast<double>(cache.bytes_per_position()) * (o.prompt + (o.gen + 1) / 2.0);
   j["prefill_tok_per_cpu_s"] = o.prompt / (c1 - c0);
-  j["decode_tok_per_cpu_s"] = o.gen / (cpu_seconds() - c1);
+  j["decode_tok_per_cpu_s"] = o.gen / (c2 - c1);
   j["mode"] = "model";
   j["model"] = o.model;
   j["bytes_per_token"] = bytes;
@@ -238,6 +264,8 @@ int run_bench(const BenchOptions& o) {
   if (o.prompt < 1 || o.prompt > 8192) fail("-p must be in 1..8192");
   if (o.gen < 1 || o.gen > 8192) fail("-n must be in 1..8192");
   if (o.bandwidth_mib < 1 || o.bandwidth_mib > 65536) fail("--bandwidth-mib must be in 1..65536");
+  if (o.batch < 1 || o.batch > 64) fail("--batch must be in 1..64");
+  if (o.batch > 1 && o.kernels) fail("--batch measures the model end to end: give -m MODEL, not --kernels");
   if (!o.kernels && o.model.empty()) fail("give -m MODEL (or --kernels, or --make-model FILE)");
   const int threads = ThreadPool::clamp_threads(o.threads);
   if (o.threads != 0 && threads != o.threads)
@@ -270,6 +298,9 @@ int run_bench(const BenchOptions& o) {
   std::printf("%s  threads %d  isa %s\n", j["mode"].get<std::string>().c_str(), pool->size(), isa_name(active_isa()));
   std::printf("  prefill  %8.1f tok/s  (%d tokens)\n", j["prefill_tok_s"].get<double>(), o.prompt);
   std::printf("  decode   %8.2f tok/s  (%d tokens)\n", j["decode_tok_s"].get<double>(), o.gen);
+  if (j.contains("batch"))
+    std::printf("  decode of %d sequences in lockstep: %8.2f tok/s in all, %.2fx one sequence\n", j["batch"].get<int>(),
+                j["batch_decode_tok_s"].get<double>(), j["batch_speedup"].get<double>());
   if (j.contains("kv_type"))
     std::printf("  KV cache %s, %.1f MB read per decode step (average)\n", j["kv_type"].get<std::string>().c_str(),
                 j["kv_bytes_per_token"].get<double>() / 1e6);
@@ -292,6 +323,8 @@ const CommandRegistration kRegister{
       sub.add_option("-n,--gen", o->gen, "decoded tokens (default 32)");
       sub.add_option("-t,--threads", o->threads, "threads (default: all cores; clamped)");
       sub.add_flag("--json", o->json, "print one JSON object as the last line");
+      sub.add_option("--batch", o->batch,
+                     "also decode this many sequences in lockstep (batched forward) and report the aggregate tok/s");
       sub.add_flag("--kernels", o->kernels, "benchmark the matmuls of the --shape alone (no model file)");
       sub.add_option("--make-model", o->make_model, "write a random-weight benchmark model to this GGUF file");
       sub.add_option("--shape", o->shape,
