@@ -71,17 +71,28 @@ double measure_bandwidth_gbs(ThreadPool& pool, size_t bytes) {
     for (int64_t i = b; i < e; ++i) buf[i] = static_cast<uint64_t>(i);  // fault the pages in, per thread
   });
   std::vector<uint64_t> sink(static_cast<size_t>(pool.size()) * 8);
+  // Best of plain sequential reads and reads with a software prefetch 6 KB ahead: the decode
+  // kernels prefetch their weights, so the reference they are compared with must be allowed to
+  // as well (with plain reads only, q8_0 decode measured above 100% of the "bandwidth").
   double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+  for (int rep = 0; rep < 6; ++rep) {
+    const bool prefetch = rep % 2 == 1;
     const auto t0 = Clock::now();
     pool.run([&](int index, int count) {
       int64_t b, e;
       split_range(static_cast<int64_t>(n), index, count, b, e);
-      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
       int64_t i = b;
+      constexpr int64_t kAhead = 6144 / 8;
+      if (prefetch)
+        for (; i + 8 <= e; i += 8) {  // one cache line per step, one prefetch per line
+          __builtin_prefetch(&buf[std::min<int64_t>(i + kAhead, static_cast<int64_t>(n) - 1)]);
+          s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
+          s4 += buf[i + 4], s5 += buf[i + 5], s6 += buf[i + 6], s7 += buf[i + 7];
+        }
       for (; i + 4 <= e; i += 4) s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
       for (; i < e; ++i) s0 += buf[i];
-      sink[static_cast<size_t>(index) * 8] = s0 + s1 + s2 + s3;
+      sink[static_cast<size_t>(index) * 8] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
     });
     best = std::max(best, static_cast<double>(bytes) / seconds_since(t0) / 1e9);
   }
