@@ -24,6 +24,7 @@
 
 #include "cli/command.h"
 #include "cli/common.h"
+#include "cli/progress_line.h"
 #include "formats/metadata.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
@@ -111,13 +112,14 @@ void make_model(const std::string& path, const Shape& s, DType wt, uint32_t seed
     if (!found.empty() && s.vocab >= 50257 + 43) vocab_dir = found;
   }
   const auto t0 = Clock::now();
-  write_random_model(path, s, wt, seed, vocab_dir, [](uint64_t done, uint64_t) {
-    std::fprintf(stderr, "\r  %.2f GB", static_cast<double>(done) / 1e9);
-  });
+  {
+    ProgressLine line("", 64u << 20, false);
+    write_random_model(path, s, wt, seed, vocab_dir, [&](uint64_t done, uint64_t total) { line.update(done, total); });
+  }
   uint64_t bytes = 0;
   std::error_code ec;
   bytes = std::filesystem::file_size(path, ec);
-  std::fprintf(stderr, "\nwrote %s: %s shape, %s weights, %s tokenizer, %.2f GB in %.1f s\n", path.c_str(), s.name,
+  std::fprintf(stderr, "wrote %s: %s shape, %s weights, %s tokenizer, %.2f GB in %.1f s\n", path.c_str(), s.name,
                dtype_name(wt), vocab_dir.empty() ? "built-in" : vocab_dir.c_str(), static_cast<double>(bytes) / 1e9,
                seconds_since(t0));
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/progress_line.h"
 #include "formats/model_file.h"
 #include "tensor/dtype.h"
 
@@ -31,21 +32,10 @@ int run_convert(const ConvertOptions& o) {
   for (const auto& t : model.tensors.all()) total_in += t.nbytes;
   std::fprintf(stderr, "moss convert: %s: %zu tensors, %.1f MB -> %s (%s weights)\n", o.input.c_str(), model.tensors.size(),
                static_cast<double>(total_in) / 1e6, o.output.c_str(), o.type.c_str());
-  // Print at most ~once a second, and only for files where waiting is noticeable.
-  auto last = std::chrono::steady_clock::now();
-  bool printed = false;
-  Progress progress = [&](uint64_t done, uint64_t total) {
-    if (o.quiet || total < (64u << 20)) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (done < total && now - last < std::chrono::seconds(1)) return;
-    last = now;
-    printed = true;
-    std::fprintf(stderr, "\r  %.1f / %.1f MB (%.0f%%)", static_cast<double>(done) / 1e6, static_cast<double>(total) / 1e6,
-                 total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0);
-    std::fflush(stderr);
-  };
-  write_gguf(o.output, model, types, progress, keep);
-  if (printed) std::fprintf(stderr, "\n");
+  // Only for files where waiting is noticeable.
+  ProgressLine line("", 64u << 20, o.quiet);
+  write_gguf(o.output, model, types, [&](uint64_t done, uint64_t total) { line.update(done, total); }, keep);
+  line.finish();
   std::fprintf(stderr, "moss convert: wrote %s\n", o.output.c_str());
   return 0;
 }

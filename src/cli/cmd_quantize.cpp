@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/progress_line.h"
 #include "formats/model_file.h"
 #include "tensor/convert.h"
 #include "tensor/dtype.h"
@@ -39,19 +40,12 @@ int run_quantize(const QuantizeOptions& o) {
       fail(o.input, " is already quantized (tensor ", t.name, " is ", dtype_name(t.dtype),
            "); quantize from the f16/f32 model instead");
   const auto start = std::chrono::steady_clock::now();
-  auto last = start;
-  Progress progress = [&](uint64_t done, uint64_t total) {
-    if (o.quiet || total < (64u << 20)) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (done < total && now - last < std::chrono::seconds(1)) return;
-    last = now;
-    std::fprintf(stderr, "\r  %.1f / %.1f MB", static_cast<double>(done) / 1e6, static_cast<double>(total) / 1e6);
-    std::fflush(stderr);
-  };
-  write_gguf(o.output, model, types, progress);
+  ProgressLine line("", 64u << 20, o.quiet);
+  write_gguf(o.output, model, types, [&](uint64_t done, uint64_t total) { line.update(done, total); });
+  line.finish();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!o.quiet)
-    std::fprintf(stderr, "%smoss quantize: wrote %s (%s) in %.1f s\n", "\n", o.output.c_str(), o.type.c_str(), s);
+    std::fprintf(stderr, "moss quantize: wrote %s (%s) in %.1f s\n", o.output.c_str(), o.type.c_str(), s);
   return 0;
 }
 

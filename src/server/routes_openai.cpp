@@ -162,7 +162,7 @@ void chat_completions(ServerContext& ctx, const httplib::Request& req, httplib::
   c->metrics.connection_opened();
   res.set_chunked_content_provider(
       "text/event-stream",
-      [c, turn, id, created, model, include_usage](size_t, httplib::DataSink& sink) {
+      [turn, id, created, model, include_usage](size_t, httplib::DataSink& sink) {
         auto chunk = [&](json delta, json finish, json moss) {
           json j{{"id", id},
                  {"object", "chat.completion.chunk"},
