@@ -1,5 +1,6 @@
 // Image file names of records: strict validation (they become file paths), MIME type by extension,
 // and the JSON-array form stored in the records' `images` column (see store.h).
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "server/store.h"
@@ -45,6 +46,16 @@ std::vector<std::string> images_from_column(const std::string& text) {
   for (const auto& v : j)
     if (v.is_string() && valid_image_name(v.get<std::string>())) out.push_back(v.get<std::string>());
   return out;
+}
+
+void remove_unreferenced_images(Store& store, int64_t user_id, const std::string& dir,
+                                const std::vector<std::string>& names) {
+  if (dir.empty()) return;
+  for (const std::string& name : names) {
+    if (!valid_image_name(name) || store.user_has_image(user_id, name)) continue;
+    std::error_code ec;  // already gone, or not removable: nothing to undo, the records are consistent
+    std::filesystem::remove(std::filesystem::path(dir) / name, ec);
+  }
 }
 
 }  // namespace moss::server

@@ -88,6 +88,7 @@ void regenerate(ServerContext& ctx, const httplib::Request& req, httplib::Respon
   auto records = ctx.store.records(user.id, id);
   if (records.empty()) http_fail(409, "nothing_to_regenerate", "the conversation has no answer to regenerate");
   plan.prompt = records.back().turn.human;
+  plan.replaced_images = records.back().turn.images;
   records.pop_back();
   for (const auto& r : records) plan.history.push_back(r.turn);
   plan.replace_last = true;
@@ -172,7 +173,11 @@ void add_conversation_routes(ServerContext& ctx) {
               must_get(c, user, id);
               if (c.turns.running(user.id, id))
                 http_fail(409, "turn_in_progress", "an answer is being generated; stop it first");
+              std::vector<std::string> images;
+              for (const auto& r : c.store.records(user.id, id))
+                images.insert(images.end(), r.turn.images.begin(), r.turn.images.end());
               if (!c.store.delete_conversation(user.id, id)) http_fail(404, "not_found", "no such conversation");
+              remove_unreferenced_images(c.store, user.id, c.config.image_dir, images);
               send_json(res, 200, json{{"id", id}, {"deleted", true}});
             });
   add_route(ctx, Method::post, "/api/conversations/" + kId + "/messages", "/api/conversations/{id}/messages", false,

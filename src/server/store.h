@@ -84,6 +84,13 @@ class Store {
 bool valid_image_name(const std::string& name);
 // "image/png", "image/jpeg", "image/webp" by the extension of a valid name.
 std::string image_mime_for_name(const std::string& name);
+// Deletes the files of `names` from `dir` once no record of the user lists them any more (after a
+// conversation was deleted or an answer regenerated), so that a user's deleted pictures do not stay
+// on disk. Only valid names are touched; a file that is already gone is not an error. Call after
+// the store change is committed: a crash in between leaves an unreferenced file, never a record
+// without its picture.
+void remove_unreferenced_images(Store& store, int64_t user_id, const std::string& dir,
+                                const std::vector<std::string>& names);
 // The records' `images` column: a JSON array of names ("" is read as none, for older rows).
 std::string images_to_column(const std::vector<std::string>& names);
 std::vector<std::string> images_from_column(const std::string& text);

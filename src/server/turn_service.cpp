@@ -106,6 +106,8 @@ TurnOutcome execute_turn(PreparedTurn& t, const std::function<bool(Stage, std::s
   out.record = ctx.store.append_record(t.plan.user.id, t.conversation_id, rec, out.result.finish_reason,
                                        out.result.usage, t.plan.replace_last);
   t.committed = true;
+  if (t.plan.replace_last)
+    remove_unreferenced_images(ctx.store, t.plan.user.id, ctx.config.image_dir, t.plan.replaced_images);
   // Free the user's slot now, not when the response object dies: a client that reads the end of
   // this answer may send its next request at once.
   ctx.turns.end(t.plan.user.id, t.active);

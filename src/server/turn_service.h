@@ -22,6 +22,7 @@ struct TurnPlan {
   std::string system_prompt;
   SamplingParams sampling;
   bool replace_last = false;         // regenerate: the new record replaces the last one
+  std::vector<std::string> replaced_images;  // regenerate: the pictures of the record replaced
 };
 
 struct PreparedTurn {

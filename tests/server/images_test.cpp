@@ -189,6 +189,33 @@ TEST_F(Images, TurnShowsImageAndOnlyTheOwnerFetchesIt) {
   EXPECT_EQ(get_image(url, alice_).status, 404);
 }
 
+// Pictures leave the disk with the records that list them: regenerating an answer removes the
+// replaced answer's picture, deleting the conversation removes the rest; other files stay.
+TEST_F(Images, FilesGoWithTheirRecords) {
+  start_drawing();
+  Reply r = http().post("/api/chat", json{{"prompt", "draw a red cat"}, {"plugins", {"Text2Image"}}}, alice_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string cid = r.j()["uid"];
+  const std::string first = r.j()["record"]["images"][0]["name"];
+  ASSERT_TRUE(std::filesystem::exists(image_dir_ / first));
+  { std::ofstream(image_dir_ / "unrelated.png") << "x"; }
+
+  Reply g = http().post("/api/conversations/" + cid + "/regenerate", json{{"plugins", {"Text2Image"}}}, alice_);
+  ASSERT_EQ(g.status, 200) << g.body;
+  ASSERT_EQ(g.j()["record"]["images"].size(), 1u) << g.body;
+  const std::string second = g.j()["record"]["images"][0]["name"];
+  ASSERT_NE(second, first);
+  EXPECT_FALSE(std::filesystem::exists(image_dir_ / first)) << "the replaced answer's picture stayed";
+  EXPECT_TRUE(std::filesystem::exists(image_dir_ / second));
+
+  // Bob cannot delete Alice's conversation, and her picture stays.
+  EXPECT_EQ(http().call("DELETE", "/api/conversations/" + cid, "", bob_).status, 404);
+  EXPECT_TRUE(std::filesystem::exists(image_dir_ / second));
+  ASSERT_EQ(http().call("DELETE", "/api/conversations/" + cid, "", alice_).status, 200);
+  EXPECT_FALSE(std::filesystem::exists(image_dir_ / second)) << "the deleted conversation's picture stayed";
+  EXPECT_TRUE(std::filesystem::exists(image_dir_ / "unrelated.png"));
+}
+
 TEST_F(Images, StreamsAnnounceTheImageBeforeTheAnswer) {
   start_drawing();
   Reply r = http().post("/api/chat/stream", json{{"prompt", "draw a dog"}, {"plugins", {"Text2Image"}}}, alice_);
