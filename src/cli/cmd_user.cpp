@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "cli/command.h"
 #include "server/auth.h"
@@ -18,6 +19,7 @@ struct UserOptions {
   std::string name;
   bool admin = false;
   std::string action;
+  std::string image_dir;  // remove: also delete the user's picture files from this folder
 };
 
 int run_user(const UserOptions& o) {
@@ -36,8 +38,21 @@ int run_user(const UserOptions& o) {
     return 0;
   }
   if (o.action == "remove") {
+    // The pictures their records list, gathered before the records go (see remove_unreferenced_images).
+    std::vector<std::string> images;
+    int64_t id = 0;
+    if (!o.image_dir.empty())
+      for (const auto& u : store->list_users())
+        if (u.name == o.name) {
+          id = u.id;
+          for (const auto& c : store->list_conversations(u.id, 1 << 30))
+            for (const auto& r : store->records(u.id, c.id))
+              images.insert(images.end(), r.turn.images.begin(), r.turn.images.end());
+        }
     if (!store->delete_user(o.name)) fail("no user named '", o.name, "'");
-    std::fprintf(stderr, "removed user '%s' and their conversations\n", o.name.c_str());
+    server::remove_unreferenced_images(*store, id, o.image_dir, images);
+    std::fprintf(stderr, "removed user '%s' and their conversations%s\n", o.name.c_str(),
+                 o.image_dir.empty() ? "" : " and pictures");
     return 0;
   }
   fail("choose a user action: add, list or remove");
@@ -58,6 +73,8 @@ const CommandRegistration kRegistration{"user", "manage server users and API key
                                           auto* rm = sub.add_subcommand("remove", "delete a user and their conversations");
                                           rm->add_option("name", o->name, "user name")->required();
                                           rm->add_option("--db", o->db, "store: sqlite:PATH or postgresql://...")->capture_default_str();
+                                          rm->add_option("--image-dir", o->image_dir,
+                                                         "also delete the user's pictures from the server's image folder");
                                           rm->callback([o] { o->action = "remove"; });
                                           return [o] { return run_user(*o); };
                                         }};

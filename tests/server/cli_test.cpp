@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "support/shell.h"
 #include "server_fixture.h"
@@ -51,6 +52,31 @@ TEST_F(Cli, UserAddPrintsAWorkingKeyOnce) {
   stop();
   EXPECT_EQ(run("user remove alice --db " + db).code, 0);
   EXPECT_EQ(run("user remove alice --db " + db).code, 1);
+}
+
+TEST_F(Cli, UserRemoveWithImageDirDeletesTheirPictures) {
+  const std::string db = "sqlite:" + db_path_;
+  ASSERT_EQ(run("user add bob --db " + db).code, 0);
+  ASSERT_EQ(run("user add carol --db " + db).code, 0);
+  const std::filesystem::path images = dir_ / "pictures";
+  std::filesystem::create_directories(images);
+  {
+    auto store = open_store(db);
+    int64_t bob = 0, carol = 0;
+    for (const auto& u : store->list_users()) (u.name == "bob" ? bob : carol) = u.id;
+    TurnRecord r{"draw", "", "Text2Image(\"x\")", "Image generated successfully.", "here"};
+    store->create_conversation(bob, "0000000000000000000000000000000b", "b");
+    r.images = {"bob-1.png"};
+    store->append_record(bob, "0000000000000000000000000000000b", r, "stop", {1, 1}, false);
+    store->create_conversation(carol, "0000000000000000000000000000000c", "c");
+    r.images = {"carol-1.png"};
+    store->append_record(carol, "0000000000000000000000000000000c", r, "stop", {1, 1}, false);
+  }
+  for (const char* f : {"bob-1.png", "carol-1.png"}) std::ofstream(images / f) << "png";
+  CliRun rm = run("user remove bob --image-dir " + images.string() + " --db " + db);
+  ASSERT_EQ(rm.code, 0) << rm.out;
+  EXPECT_FALSE(std::filesystem::exists(images / "bob-1.png"));
+  EXPECT_TRUE(std::filesystem::exists(images / "carol-1.png"));
 }
 
 TEST_F(Cli, ServeRefusesOpenNonLoopbackAndRealModelsForNow) {
