@@ -119,16 +119,14 @@ struct PairQ4_0 {
   static uint16_t scale_bits(const BlockQ4_0* w, int64_t b) { return w[b].d; }
 };
 
-// Software prefetch distance of the weight rows in tile512, in bytes. When a few activation rows
-// share each weight row (batched decode: m = 2..8) the weights stream from DRAM once and the tile's
-// arithmetic per byte hides no miss latency by itself: on this Zen 5 the 8-row step was 1.6x faster
-// with weights fetched ~3 KB ahead (1.5 KB: 1.3x, 4.5 KB: no better). Prefill (weights in L2) gains
-// a few percent too. The m = 1 GEMV does not use it (measured no faster from memory).
-constexpr int kPrefetch = 3072;
-// The same for the single-row decode GEMVs, which stream each weight row once from DRAM: 6 KB ahead
-// gave +15% decode tok/s for q4_0 at 1 and 2 threads (1.24B model, alternating runs; 1 KB: no gain,
-// 12 KB: the same as 6 KB). Earlier trials with short distances had found nothing.
-constexpr int kGemvPrefetch = 6144;
+// Software prefetch distance of the weight rows, in bytes, for the decode GEMVs and the tiles.
+// Decode streams every weight once from DRAM, and neither a single-row GEMV nor a tile of a few
+// activation rows (batched decode) has the arithmetic per byte to hide the miss latency alone.
+// Measured on this Zen 5 (1.24B q4_0 model, alternating runs): GEMV 1 KB ahead no gain, 6 KB +15%
+// decode tok/s at 1 and 2 threads, 12 KB the same as 6; 8-row tiles 0 / 1.5 / 3 / 6 / 9 KB ahead:
+// 111-115 / 138-146 / 154-168 / 159-182 / 155-175 tok/s. Prefill (weights in L2) gains a few
+// percent. Earlier trials of GEMV prefetch at short distances had found nothing.
+constexpr int kWeightPrefetch = 6144;
 // MX activation rows x NW weight rows (wrow: row stride of W in bytes): every loaded activation
 // block pair feeds NW weight rows, every unpacked weight block pair feeds MX activation rows.
 template <class P, class Block, int MX, int NW>
@@ -144,7 +142,7 @@ void tile512(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_
     __m512i wv[NW], negc[NW];
     __m512 dw[NW];
     for (int j = 0; j < NW; ++j) {
-      _mm_prefetch(reinterpret_cast<const char*>(w[j] + b) + kPrefetch, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w[j] + b) + kWeightPrefetch, _MM_HINT_T0);
       wv[j] = P::weights(w[j], b);
       negc[j] = neg_bias_correction(wv[j]);
       dw[j] = pair_scale_f16(P::scale_bits(w[j], b), P::scale_bits(w[j], b + 1));
@@ -186,7 +184,7 @@ void gemv512(const uint8_t* act, const ActLayout& L, const uint8_t* w0, float* y
   const auto* dp = reinterpret_cast<const float*>(act + L.dp_off);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   auto pair = [&](int64_t b, __m512& acc) {
-    _mm_prefetch(reinterpret_cast<const char*>(w + b) + kGemvPrefetch, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(w + b) + kWeightPrefetch, _MM_HINT_T0);
     const __m512i wv = P::weights(w, b);
     const __m512i dot = _mm512_dpbusd_epi32(neg_bias_correction(wv), _mm512_loadu_si512(act + 32 * b), wv);
     const __m512 dw = pair_scale_f16(P::scale_bits(w, b), P::scale_bits(w, b + 1));
@@ -222,7 +220,7 @@ void gemv512_q4_0(const uint8_t* act, const ActLayout& L, const uint8_t* w0, flo
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   auto pair = [&](int64_t b, __m512& acc) {
-    _mm_prefetch(reinterpret_cast<const char*>(w + b) + kGemvPrefetch, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(w + b) + kWeightPrefetch, _MM_HINT_T0);
     const __m256i lo = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs)));
     const __m256i hi = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b + 1].qs)));
     const __m512i nib = _mm512_and_si512(_mm512_srlv_epi16(join(lo, hi), shifts), low4);
