@@ -119,14 +119,15 @@ struct PairQ4_0 {
   static uint16_t scale_bits(const BlockQ4_0* w, int64_t b) { return w[b].d; }
 };
 
-// Software prefetch distance of the weight rows, in bytes, for the decode GEMVs and the tiles.
+// Software prefetch of the weight rows: kWeightPrefetch bytes ahead (matmul_simd_impl.h, shared with
+// the AVX2 kernels), in the decode GEMVs and the tiles.
 // Decode streams every weight once from DRAM, and neither a single-row GEMV nor a tile of a few
 // activation rows (batched decode) has the arithmetic per byte to hide the miss latency alone.
 // Measured on this Zen 5 (1.24B q4_0 model, alternating runs): GEMV 1 KB ahead no gain, 6 KB +15%
 // decode tok/s at 1 and 2 threads, 12 KB the same as 6; 8-row tiles 0 / 1.5 / 3 / 6 / 9 KB ahead:
 // 111-115 / 138-146 / 154-168 / 159-182 / 155-175 tok/s. Prefill (weights in L2) gains a few
 // percent. Earlier trials of GEMV prefetch at short distances had found nothing.
-constexpr int kWeightPrefetch = 6144;
+static_assert(kWeightPrefetch == 6144, "the figures above were measured at 6 KB");
 // MX activation rows x NW weight rows (wrow: row stride of W in bytes): every loaded activation
 // block pair feeds NW weight rows, every unpacked weight block pair feeds MX activation rows.
 template <class P, class Block, int MX, int NW>
