@@ -68,6 +68,28 @@ TEST_F(BenchCli, JsonIsTheLastLineWithTheRequiredKeys) {
               1e-9);
 }
 
+// --batch B adds the lockstep decode of B sequences: its figures, consistent with the single one.
+TEST_F(BenchCli, BatchAddsLockstepDecodeFigures) {
+  ASSERT_EQ(run("bench --make-model " + path("t.gguf") + " --shape tiny --type q4_0").rc, 0);
+  const Result r = run("bench -m " + path("t.gguf") + " -p 8 -n 3 -t 2 --bandwidth-mib 16 --batch 3 --json");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("decode of 3 sequences in lockstep"), std::string::npos) << r.out;
+  std::string last = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
+  last = last.substr(last.find_last_of('\n') + 1);
+  const auto j = nlohmann::json::parse(last);
+  EXPECT_EQ(j["batch"].get<int>(), 3);
+  EXPECT_GT(j["batch_decode_tok_s"].get<double>(), 0.0);
+  EXPECT_NEAR(j["batch_speedup"].get<double>(), j["batch_decode_tok_s"].get<double>() / j["decode_tok_s"].get<double>(),
+              1e-9);
+  // Without --batch there are no batch keys; bad values are clear errors.
+  const Result plain = run("bench -m " + path("t.gguf") + " -p 4 -n 1 -t 1 --bandwidth-mib 8 --json");
+  ASSERT_EQ(plain.rc, 0) << plain.out;
+  EXPECT_EQ(plain.out.find("\"batch\""), std::string::npos) << plain.out;
+  EXPECT_EQ(run("bench -m " + path("t.gguf") + " -p 4 -n 1 --batch 0").rc, 1);
+  EXPECT_EQ(run("bench -m " + path("t.gguf") + " -p 4 -n 1 --batch 65").rc, 1);
+  EXPECT_EQ(run("bench --kernels --shape tiny --batch 4").rc, 1);
+}
+
 TEST_F(BenchCli, QuantizeAcceptsFloatModelsOnly) {
   ASSERT_EQ(run("bench --make-model " + path("f.gguf") + " --shape tiny --type f16").rc, 0);
   for (const char* t : {"q4_0", "q8_0", "q4_k"})
