@@ -254,6 +254,10 @@ void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const u
   for (int64_t b = 0; b < L.nb / 8; ++b) {
     alignas(32) float dsc[NW][8], dm[NW][8];
     for (int j = 0; j < NW; ++j) {
+      // a 144-byte super-block per step: prefetch both of its cache lines' worth ahead
+      _mm_prefetch(reinterpret_cast<const char*>(w[j] + b) + kWeightPrefetch, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w[j] + b) + kWeightPrefetch + 64, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w[j] + b) + kWeightPrefetch + 128, _MM_HINT_T0);
       const float d = f16(w[j][b].d), dmin = f16(w[j][b].dmin);
       for (int s = 0; s < 8; ++s) {
         uint8_t sc, mn;
