@@ -86,6 +86,9 @@ struct EngineStats {
   int running = 0;              // turns being decoded
   int64_t kv_used_tokens = 0;   // KV-cache cells in use
   int64_t kv_capacity_tokens = 0;
+  int64_t kv_used_bytes = 0;    // memory of those cells (depends on the cache element type)
+  int64_t batch_steps = 0;      // batched forward passes run so far
+  int64_t batch_tokens = 0;     // tokens processed in them (tokens / steps = mean batch size)
 };
 
 class ChatEngine {

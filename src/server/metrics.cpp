@@ -54,7 +54,14 @@ std::string Metrics::render(const EngineStats& engine) const {
     << "# HELP moss_kv_cache_usage_ratio Fraction of the KV cache in use.\n# TYPE moss_kv_cache_usage_ratio gauge\n"
     << "moss_kv_cache_usage_ratio "
     << (engine.kv_capacity_tokens > 0 ? static_cast<double>(engine.kv_used_tokens) / engine.kv_capacity_tokens : 0.0)
-    << "\n";
+    << "\n"
+    << "# HELP moss_kv_cache_used_bytes Memory of the KV-cache cells in use.\n# TYPE moss_kv_cache_used_bytes gauge\n"
+    << "moss_kv_cache_used_bytes " << engine.kv_used_bytes << "\n"
+    << "# HELP moss_batch_steps_total Batched forward passes of the engine.\n# TYPE moss_batch_steps_total counter\n"
+    << "moss_batch_steps_total " << engine.batch_steps << "\n"
+    << "# HELP moss_batch_tokens_total Tokens processed in batched forward passes (divided by the steps: the mean "
+       "batch size).\n# TYPE moss_batch_tokens_total counter\n"
+    << "moss_batch_tokens_total " << engine.batch_tokens << "\n";
   return o.str();
 }
 

@@ -249,6 +249,9 @@ EngineStats ModelEngine::stats() const {
   }
   s.kv_used_tokens = b.kv_used;
   s.kv_capacity_tokens = b.kv_capacity;
+  s.kv_used_bytes = b.kv_bytes_used;
+  s.batch_steps = b.steps;
+  s.batch_tokens = b.tokens;
   return s;
 }
 

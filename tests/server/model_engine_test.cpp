@@ -63,6 +63,26 @@ TEST_F(ModelEngineTest, CachedConversationMatchesRebuiltOne) {
   EXPECT_GT(r2.usage.prompt_tokens, t1.usage.prompt_tokens);
 }
 
+// The engine's counters for /metrics: batched steps and their tokens, KV cells and their bytes.
+TEST_F(ModelEngineTest, StatsCountStepsTokensAndKvBytes) {
+  ModelEngineOptions o = options();
+  o.kv_type = DType::F16;
+  ModelEngine e(o);
+  EXPECT_EQ(e.stats().batch_steps, 0);
+  const TurnResult t = e.run_turn(request("c1", "hello"), {});
+  const EngineStats s = e.stats();
+  // Every token that went through a forward step sits in the one cached conversation, and the
+  // prompt alone needs ceil(prompt / 64) steps (max_batch_tokens 64).
+  EXPECT_EQ(s.batch_tokens, s.kv_used_tokens);
+  EXPECT_GE(s.batch_tokens, t.usage.prompt_tokens);
+  EXPECT_GE(s.batch_steps, (t.usage.prompt_tokens + 63) / 64);
+  EXPECT_GE(s.batch_tokens, s.batch_steps);
+  // The conversation stays cached: its cells, 2 (K, V) x 2 bytes (f16) x layers x n_embd each.
+  const RandomModelShape& shape = random_model_shape("tiny-chat");
+  ASSERT_GT(s.kv_used_tokens, 0);
+  EXPECT_EQ(s.kv_used_bytes, s.kv_used_tokens * 2 * 2 * shape.n_layer * shape.n_embd);
+}
+
 // A stored record says which Results form it had (TurnRecord::results_inline); the engine rebuilds
 // that form instead of guessing from the text: the one-line `<|Results|>: Image generated
 // successfully.` and the block form `<|Results|>:\nImage generated successfully.\n` differ by the

@@ -220,6 +220,10 @@ TEST_F(Robustness, MetricsReportTraffic) {
   EXPECT_NE(m.find("moss_queue_depth 0"), std::string::npos);
   EXPECT_NE(m.find("moss_kv_cache_usage_ratio"), std::string::npos);
   EXPECT_NE(m.find("moss_tokens_per_second"), std::string::npos);
+  // The fake engine has no batched model: its batch counters are there and zero.
+  EXPECT_NE(m.find("moss_batch_steps_total 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("moss_batch_tokens_total 0"), std::string::npos);
+  EXPECT_NE(m.find("moss_kv_cache_used_bytes 0"), std::string::npos);
 }
 
 }  // namespace moss::server::test
