@@ -11,15 +11,11 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/unix_time.h"
 
 namespace moss::server {
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The SqliteStore tables with PostgreSQL identity columns.
 const char* kSchemaV1[] = {
@@ -304,7 +300,7 @@ UserRow PgStore::create_user(const std::string& name, const std::string& key_has
   Lease s(*this);
   MOSS_PG_TX;
   if (run(*s, "SELECT 1 FROM users WHERE name = $1", {name}).rows() > 0) fail("user '", name, "' already exists");
-  UserRow u{0, name, is_admin, true, now_ms() / 1000};
+  UserRow u{0, name, is_admin, true, unix_time_ms() / 1000};
   Result r = run(*s, "INSERT INTO users (name, key_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
                  {name, key_hash, is_admin ? "1" : "0", std::to_string(u.created_at)});
   u.id = r.i64(0, 0);
@@ -341,7 +337,7 @@ UserRow PgStore::open_mode_user() {
   Lease s(*this);
   Result r = run(*s, "SELECT id, created_at FROM users WHERE name = $1", {kOpenUserName});
   if (r.rows() > 0) return UserRow{r.i64(0, 0), kOpenUserName, true, false, r.i64(0, 1)};
-  const int64_t t = now_ms() / 1000;
+  const int64_t t = unix_time_ms() / 1000;
   Result ins = run(*s, 
       "INSERT INTO users (name, key_hash, is_admin, created_at) VALUES ($1, $2, 1, $3)"
       " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, created_at",
@@ -351,7 +347,7 @@ UserRow PgStore::open_mode_user() {
 
 ConversationRow PgStore::create_conversation(int64_t user_id, const std::string& id, const std::string& title) {
   Lease s(*this);
-  ConversationRow c{id, user_id, title, now_ms(), 0, 0};
+  ConversationRow c{id, user_id, title, unix_time_ms(), 0, 0};
   c.updated_at = c.created_at;
   run(*s, "INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
       {id, std::to_string(user_id), title, std::to_string(c.created_at), std::to_string(c.updated_at)});
@@ -441,7 +437,7 @@ RecordRow PgStore::append_record(int64_t user_id, const std::string& conversatio
   r.turn = turn;
   r.finish_reason = finish_reason;
   r.usage = usage;
-  r.created_at = now_ms();
+  r.created_at = unix_time_ms();
   r.seq = run(*s, "SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE conversation_id = $1", {conversation_id}).i64(0, 0);
   Result ins = run(*s, 
       "INSERT INTO records (conversation_id, seq, human, inner_thoughts, commands, results, answer, finish_reason,"

@@ -9,15 +9,11 @@
 #include <chrono>
 
 #include "util/error.h"
+#include "util/unix_time.h"
 
 namespace moss::server {
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const char* kSchemaV1[] = {
     "CREATE TABLE users ("
@@ -237,7 +233,7 @@ UserRow SqliteStore::create_user(const std::string& name, const std::string& key
   u.name = name;
   u.is_admin = is_admin;
   u.has_key = true;
-  u.created_at = now_ms() / 1000;
+  u.created_at = unix_time_ms() / 1000;
   {
     Stmt ins(*this, "INSERT INTO users (name, key_hash, is_admin, created_at) VALUES (?, ?, ?, ?)");
     ins.bind(1, name).bind(2, key_hash).bind(3, is_admin ? 1 : 0).bind(4, u.created_at);
@@ -290,7 +286,7 @@ UserRow SqliteStore::open_mode_user() {
     if (q.step()) return UserRow{q.i64(0), kOpenUserName, true, false, q.i64(1)};
   }
   Transaction tx(db_);
-  const int64_t t = now_ms() / 1000;
+  const int64_t t = unix_time_ms() / 1000;
   {
     Stmt ins(*this, "INSERT INTO users (name, key_hash, is_admin, created_at) VALUES (?, NULL, 1, ?)");
     ins.bind(1, std::string(kOpenUserName)).bind(2, t);
@@ -303,7 +299,7 @@ UserRow SqliteStore::open_mode_user() {
 
 ConversationRow SqliteStore::create_conversation(int64_t user_id, const std::string& id, const std::string& title) {
   std::lock_guard lock(mu_);
-  ConversationRow c{id, user_id, title, now_ms(), 0, 0};
+  ConversationRow c{id, user_id, title, unix_time_ms(), 0, 0};
   c.updated_at = c.created_at;
   Transaction tx(db_);
   {
@@ -407,7 +403,7 @@ RecordRow SqliteStore::append_record(int64_t user_id, const std::string& convers
   r.turn = turn;
   r.finish_reason = finish_reason;
   r.usage = usage;
-  r.created_at = now_ms();
+  r.created_at = unix_time_ms();
   {
     Stmt q(*this, "SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE conversation_id = ?");
     q.bind(1, conversation_id);
