@@ -153,6 +153,8 @@ void apply_top_p(std::span<float> logits, float p, TopPVariant variant) {
   // threshold, far beyond these rounding differences.
   const float mx = row_max(logits);
   if (mx == kNegInf) fail("top-p: every logit is -inf");
+  // +inf (a tiny temperature overflowing, or a broken model) has no softmax: torch gives NaN.
+  if (mx == -kNegInf) fail("top-p: a logit is +inf (temperature too small?)");
   const float* l = logits.data();
   std::vector<float>& w = scratch().w;
   w.resize(n);
@@ -234,6 +236,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> sequen
   // could notice), walked in index order as torch.multinomial's inverse CDF would be.
   const float mx = row_max(logits);
   if (mx == -std::numeric_limits<float>::infinity()) fail("sampler: every logit is -inf");
+  if (mx == std::numeric_limits<float>::infinity()) fail("sampler: a logit is +inf (temperature too small?)");
   std::vector<float>& w = scratch().w;
   w.resize(logits.size());
   exp_shifted(logits, mx, w);

@@ -214,6 +214,18 @@ TEST(Sampler, RejectsBadParameters) {
   std::vector<float> nan_row = {NAN, 1.0f};
   Sampler ok{SamplingParams{}};
   EXPECT_THROW(ok.sample(nan_row, {}), Error);
+  // +inf after the temperature (1e30 / 1e-30 overflows): a clear error, not NaN probabilities.
+  p = SamplingParams{};
+  p.temperature = 1e-30f;
+  Sampler cold{p};
+  std::vector<float> big = {1e30f, 1.0f, 2.0f};
+  EXPECT_THROW(cold.sample(big, {}), Error);
+  std::vector<float> inf_row = {INFINITY, 1.0f};
+  EXPECT_THROW(ok.sample(inf_row, {}), Error);
+  p.top_p = 1.0f;  // top-p off: the multinomial step must refuse it too
+  Sampler cold_no_top_p{p};
+  big = {1e30f, 1.0f, 2.0f};
+  EXPECT_THROW(cold_no_top_p.sample(big, {}), Error);
 }
 
 }  // namespace
