@@ -37,7 +37,8 @@ Scratch& scratch() {
 MOSS_ROW_LOOP void bucket_row(std::span<const float> l, float mx, float scale, int32_t sentinel, int32_t* bucket) {
   const float last = float(sentinel - 1);
   for (size_t i = 0; i < l.size(); ++i) {
-    const float d = std::min((mx - l[i]) * scale, last);  // monotone in l[i]
+    // monotone in l[i]; scale 0 (one bucket) must not meet an infinite difference: inf * 0 is NaN
+    const float d = scale > 0.0f ? std::min((mx - l[i]) * scale, last) : 0.0f;
     bucket[i] = l[i] == -std::numeric_limits<float>::infinity() ? sentinel : static_cast<int32_t>(d);
   }
 }
@@ -163,7 +164,8 @@ void apply_top_p(std::span<float> logits, float p, TopPVariant variant) {
   for (size_t i = 0; i < n; ++i) lo = std::min(lo, l[i] == kNegInf ? mx : l[i]);
   constexpr int kBuckets = 4096;  // bucket kBuckets holds the -inf logits (already removed)
   float scale = mx > lo ? float(kBuckets) / (mx - lo) : 0.0f;
-  if (!std::isfinite(scale)) scale = 0.0f;  // a range too wide or too narrow for float: one bucket
+  // A range too wide for float (mx - lo overflows) or too narrow (scale overflows): one bucket.
+  if (!std::isfinite(mx - lo) || !std::isfinite(scale)) scale = 0.0f;
   std::vector<int32_t>& bucket = scratch().bucket;
   bucket.resize(n);
   bucket_row(logits, mx, scale, kBuckets, bucket.data());

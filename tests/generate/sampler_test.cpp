@@ -145,6 +145,23 @@ TEST(Sampler, TopPMatchesLiteralDefinitionAtVocabularySize) {
   EXPECT_GE(exact, cases - 1) << "more than one borderline case: the masses disagree more than derived";
 }
 
+// Logits spanning the whole float range (their difference overflows) and a row of identical
+// values: one bucket, sorted exactly, still the literal cut.
+TEST(Sampler, TopPHandlesExtremeRanges) {
+  for (TopPVariant v : {TopPVariant::Ascending, TopPVariant::Descending}) {
+    std::vector<float> l = {3e38f, -3e38f, 3e38f, 0.0f, -INFINITY, 2.9e38f};
+    std::vector<float> a = l, b = l;
+    apply_top_p(a, 0.7f, v);
+    top_p_literal(b, 0.7f, v);
+    EXPECT_EQ(a, b);
+    std::vector<float> flat(1000, 0.25f);
+    a = flat, b = flat;
+    apply_top_p(a, 0.3337f, v);
+    top_p_literal(b, 0.3337f, v);
+    EXPECT_EQ(a, b);
+  }
+}
+
 TEST(Sampler, TopKKeepsTies) {
   std::vector<float> l = {1, 3, 2, 3, 0, 2, 2};
   apply_top_k(l, 3);  // third largest is 2: everything >= 2 survives (5 entries)
