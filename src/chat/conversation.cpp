@@ -91,8 +91,7 @@ void Conversation::configure_turn(const SamplingParams& sampling, size_t max_new
 
 void Conversation::set_plugins(const PluginSet& plugins) {
   options_.plugins = plugins;
-  commands_mask_.reset();  // it refers to the grammar of the old plugin set
-  commands_grammar_.reset();
+  commands_constraint_.reset();  // built for the old plugin set
   clear();
 }
 
@@ -128,22 +127,17 @@ void Conversation::make_room(size_t incoming, bool current_turn_open, const Chat
 }
 
 const TokenConstraint& Conversation::commands_constraint() {
-  if (!commands_mask_) {
+  if (!commands_constraint_) {
     std::vector<std::string> names;
     for (const char* n : {"Search", "Calculate", "Solve", "Text2Image"})
       if (options_.plugins.enables(n)) names.emplace_back(n);
-    commands_grammar_ = std::make_unique<CommandsAutomaton>(names, options_.commands_limits);
-    const int32_t n = codec_.n_tokens();
-    std::vector<std::string> bytes(static_cast<size_t>(n));
-    std::vector<bool> special(static_cast<size_t>(n));
-    for (int32_t id = 0; id < n; ++id) {
-      special[static_cast<size_t>(id)] = codec_.is_special(id);
-      if (!special[static_cast<size_t>(id)]) bytes[static_cast<size_t>(id)] = codec_.token_bytes(id);
-    }
-    commands_mask_ = std::make_unique<TokenConstraint>(*commands_grammar_, std::move(bytes), std::move(special),
-                                                       codec_.marker(Marker::Eoc));
+    CommandsConstraintCache* cache = options_.commands_cache;
+    if (cache && &cache->codec() == &codec_)
+      commands_constraint_ = cache->get(names, options_.commands_limits);
+    else
+      commands_constraint_ = std::make_shared<const CommandsConstraint>(codec_, names, options_.commands_limits);
   }
-  return *commands_mask_;
+  return commands_constraint_->mask;
 }
 
 Conversation::StageResult Conversation::generate_stage(ChatStage stage, Marker end, const ChatCallbacks& cb,
@@ -162,7 +156,7 @@ Conversation::StageResult Conversation::generate_stage(ChatStage stage, Marker e
   const TokenConstraint* mask = nullptr;
   if (constrained) {
     mask = &commands_constraint();
-    grammar_state = commands_grammar_->start();
+    grammar_state = commands_constraint_->grammar.start();
     o.mask = [&](std::span<float> row) {
       const auto t0 = std::chrono::steady_clock::now();
       mask->apply(grammar_state, row);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "chat/codec.h"
+#include "chat/commands_constraint_cache.h"
 #include "chat/prompt.h"
 #include "chat/results.h"
 #include "generate/commands_automaton.h"
@@ -57,6 +58,9 @@ struct ChatOptions {
   // the stage's length, so it always ends well-formed.
   bool constrain_commands = true;
   CommandsLimits commands_limits{.max_calls = 4, .max_arg_bytes = 160};
+  // Where the constraint comes from: a cache shared by the conversations of one vocabulary (the
+  // server's engine keeps one); null, or a cache for another codec: built for this conversation.
+  CommandsConstraintCache* commands_cache = nullptr;
   // Checked between tokens; when set, generation stops and the remaining stages of the turn are
   // closed without generating (no plugin runs), so the history keeps the training layout.
   const std::atomic<bool>* cancel = nullptr;
@@ -143,8 +147,7 @@ class Conversation {
   std::vector<size_t> turn_starts_;   // offsets in tokens_ of the turns still in the context
   std::vector<Turn> history_;
   // Built on first use for the enabled plugins (pre-indexing the vocabulary takes a moment).
-  std::unique_ptr<CommandsAutomaton> commands_grammar_;
-  std::unique_ptr<TokenConstraint> commands_mask_;
+  std::shared_ptr<const CommandsConstraint> commands_constraint_;
 };
 
 }  // namespace moss

@@ -67,6 +67,7 @@ ModelEngine::ModelEngine(ModelEngineOptions options) : options_(std::move(option
   model_ = std::make_unique<BatchedModel>(std::move(model), BatchOptions{.max_batch_tokens = options_.max_batch_tokens});
   registry_ = std::make_unique<PluginRegistry>(plugin_registry_from_config(options_.plugin_config, options_.image_stub));
   codec_ = std::make_unique<TokenizerCodec>(model_->tokenizer());
+  commands_cache_ = std::make_unique<CommandsConstraintCache>(*codec_);
 }
 
 ModelEngine::~ModelEngine() = default;
@@ -131,6 +132,7 @@ TurnResult ModelEngine::run_turn(const TurnRequest& req, const TurnCallbacks& ca
   }
   o.constrain_commands = req.constrain_commands.value_or(options_.constrain_commands);
   o.max_thought_tokens = options_.max_thought_tokens;
+  o.commands_cache = commands_cache_.get();
   const std::string key = std::string(five ? "5|" : "2|") + o.plugins.to_string() + "|" +
                           (o.constrain_commands ? "c|" : "u|") + o.meta_instruction;
 

@@ -17,6 +17,7 @@
 
 namespace moss {
 class BatchedModel;
+class CommandsConstraintCache;
 class PluginRegistry;
 class TokenizerCodec;
 }  // namespace moss
@@ -55,6 +56,8 @@ class ModelEngine : public ChatEngine {
   std::unique_ptr<BatchedModel> model_;
   std::unique_ptr<PluginRegistry> registry_;
   std::unique_ptr<TokenizerCodec> codec_;
+  // One Commands constraint per plugin set for all conversations (not one per conversation).
+  std::unique_ptr<CommandsConstraintCache> commands_cache_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Slot>> slots_;  // by conversation id
   int running_ = 0;

@@ -235,6 +235,44 @@ TEST(Conversation, ConstrainedCommandsOnlyCallEnabledPlugins) {
   EXPECT_EQ(r.turn.answer, "a");
 }
 
+// Conversations given the same CommandsConstraintCache share one constraint per plugin set and
+// limits (the server's engine keeps one): the same Commands text as a private constraint, built once.
+TEST(Conversation, SharedCommandsConstraintIsBuiltOncePerPluginSet) {
+  Fixture f;
+  CommandsConstraintCache cache(f.codec, 2);
+  const char* script = " t<eot> garbage Search(\"q\") (\"x\" <eom> a<eom>";
+  auto run = [&](const char* plugins, CommandsConstraintCache* c) {
+    ScriptedLanguageModel lm(300, 4096, f.script(script), f.codec.marker(Marker::Eom));
+    ChatOptions o;
+    o.plugins = PluginSet::parse(plugins);
+    o.sampling.greedy = true;
+    o.commands_limits = {.max_calls = 2, .max_arg_bytes = 8};
+    o.commands_cache = c;
+    Conversation conv(lm, f.codec, f.reg, o);
+    return conv.send("q").turn.commands;
+  };
+  const std::string own = run("calculator", nullptr);
+  EXPECT_EQ(cache.builds(), 0u);
+  EXPECT_EQ(run("calculator", &cache), own);
+  EXPECT_EQ(run("calculator", &cache), own);
+  EXPECT_EQ(cache.builds(), 1u);
+  const std::string both = run("calculator,search", &cache);
+  EXPECT_EQ(both, run("calculator,search", nullptr));
+  EXPECT_EQ(cache.builds(), 2u);
+  // Capacity 2: a third set evicts the least recently used (calculator), which is then rebuilt.
+  run("search", &cache);
+  EXPECT_EQ(cache.builds(), 3u);
+  EXPECT_EQ(run("calculator,search", &cache), both);
+  EXPECT_EQ(cache.builds(), 3u);
+  EXPECT_EQ(run("calculator", &cache), own);
+  EXPECT_EQ(cache.builds(), 4u);
+  // A cache for another vocabulary is not used (the conversation builds its own).
+  ByteCodec other;
+  CommandsConstraintCache foreign(other);
+  EXPECT_EQ(run("calculator", &foreign), own);
+  EXPECT_EQ(foreign.builds(), 0u);
+}
+
 // Inner thoughts end within max_thought_tokens, and sample_commands leaves the conversation as it was.
 TEST(Conversation, BoundedThoughtsAndCommandSampling) {
   Fixture f;
