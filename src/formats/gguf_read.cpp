@@ -173,6 +173,7 @@ void parse_gguf(const uint8_t* data, size_t size, const std::string& source, Met
       numel *= ne;
       info.ne.push_back(static_cast<int64_t>(ne));
     }
+    if (!shape_in_range(info.ne)) r.error("tensor ", info.name, " has dimensions whose product does not fit in 64 bits");
     const uint32_t type_id = r.read<uint32_t>("tensor type");
     if (!dtype_known(type_id) || type_id >= 1000) r.error("tensor ", info.name, " has unknown or unsupported ggml type ", type_id);
     info.type = static_cast<DType>(type_id);

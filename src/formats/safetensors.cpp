@@ -96,6 +96,7 @@ void parse_safetensors(const uint8_t* data, size_t size, const std::string& sour
       numel *= dim;
       v.shape.push_back(static_cast<int64_t>(dim));
     }
+    if (!shape_in_range(v.shape)) fail(source, ": tensor ", name, ": shape ", sh->dump(), " is out of range");
     if (!off->is_array() || off->size() != 2) fail(source, ": tensor ", name, ": data_offsets must be [begin, end]");
     const uint64_t begin = get_u64((*off)[0], source, name, "data offset");
     const uint64_t end = get_u64((*off)[1], source, name, "data offset");

@@ -46,6 +46,7 @@ void parse_torch_zip(const uint8_t* data, size_t size, const std::string& source
     const size_t elem = dtype_traits(t.dtype).block_bytes;
     if (static_cast<uint64_t>(t.storage_numel) > st.size / elem)
       fail(source, ": storage ", t.storage_key, " claims ", t.storage_numel, " elements but holds ", st.size, " bytes");
+    if (!shape_in_range(t.shape)) fail(source, ": tensor ", t.name, " has a negative size or too many elements");
     // Contiguous row-major strides (dims of size 1 may carry any stride).
     uint64_t numel = 1;
     int64_t expect = 1;

@@ -6,9 +6,23 @@
 namespace moss {
 
 int64_t TensorView::numel() const {
+  for (int64_t d : shape)
+    if (d == 0) return 0;  // checked first: the other dimensions may then be anything in range
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
+}
+
+bool shape_in_range(const std::vector<int64_t>& shape) {
+  constexpr uint64_t kLimit = uint64_t{1} << 60;
+  uint64_t product = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return false;
+    if (d == 0) continue;
+    if (static_cast<uint64_t>(d) > kLimit / product) return false;
+    product *= static_cast<uint64_t>(d);
+  }
+  return true;
 }
 int64_t TensorView::rows() const { return shape.empty() ? 1 : numel() / (shape.back() ? shape.back() : 1); }
 int64_t TensorView::cols() const { return shape.empty() ? 1 : shape.back(); }

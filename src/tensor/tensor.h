@@ -19,11 +19,18 @@ struct TensorView {
   const void* data = nullptr;
   size_t nbytes = 0;
 
-  int64_t numel() const;
+  int64_t numel() const;  // 0 when any dimension is 0
   int64_t rows() const;  // product of all but the last dim (1 for a vector)
   int64_t cols() const;  // last dim
   std::string shape_str() const;  // "[18432, 6144]"
 };
+
+// Whether every dimension is >= 0 and the product of the nonzero ones is at most 2^60 (so that
+// element and byte counts of any sub-shape fit in 64 bits). Readers of untrusted files check this:
+// a zero dimension must not let the others be arbitrary ([0, 2^40, 2^32] holds no element, but
+// code that multiplies its leading dimensions would overflow).
+bool shape_in_range(const std::vector<int64_t>& shape);
+
 
 // A set of tensors plus whatever keeps their bytes alive (mappings, owned buffers). Ordered by
 // insertion so that files are written in a stable order.

@@ -286,6 +286,10 @@ TEST(GgufHostile, TensorInfoChecks) {
   EXPECT_MOSS_ERROR(parse(one_tensor("t", {48, 2}, 2, 0, 512)), "not a multiple of the q4_0 block size 32");
   EXPECT_MOSS_ERROR(parse(one_tensor("t", {1ull << 40, 1ull << 40}, 0, 0, 64)), "more elements than fit");
   EXPECT_MOSS_ERROR(parse(one_tensor("t", {1ull << 63}, 0, 0, 64)), "negative dimension");
+  // A zero dimension holds no element, but must not let the others overflow (a libFuzzer find:
+  // TensorView::numel() multiplied 2^40 by 2^32 before reaching the 0).
+  EXPECT_MOSS_ERROR(parse(one_tensor("t", {0, 1ull << 40, 1ull << 32}, 0, 0, 64)), "does not fit in 64 bits");
+  parse(one_tensor("t", {0, 1ull << 20, 1ull << 20}, 0, 0, 64));  // in range: an empty tensor
   EXPECT_MOSS_ERROR(parse(one_tensor("t", {1ull << 40}, 0, 0, 64)), "larger than the file");
   EXPECT_MOSS_ERROR(parse(one_tensor(std::string(64, 'n'), {8}, 0, 0, 64)), "longer than 63");
 

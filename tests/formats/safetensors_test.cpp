@@ -60,6 +60,9 @@ TEST(Safetensors, HeaderErrors) {
   EXPECT_MOSS_ERROR(parse(make_st(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", buf)), "shape entry must be a non-negative integer");
   EXPECT_MOSS_ERROR(parse(make_st(R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", buf)), "shape entry must be");
   EXPECT_MOSS_ERROR(parse(make_st(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", buf)), "too many elements");
+  // A zero dimension does not excuse the others (their product would overflow in numel()).
+  EXPECT_MOSS_ERROR(parse(make_st(R"({"a":{"dtype":"F32","shape":[0,1099511627776,4294967296],"data_offsets":[0,0]}})", buf)),
+                    "out of range");
   EXPECT_MOSS_ERROR(parse(make_st(R"({"a":{"dtype":"F32","shape":[1]}})", buf)), "needs dtype, shape and data_offsets");
   EXPECT_MOSS_ERROR(parse(make_st(R"({"a":{"dtype":"F32","shape":[8],"data_offsets":[0,32]}})", buf)), "are outside the 22-byte buffer");
   EXPECT_MOSS_ERROR(parse(make_st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", buf)), "are outside");

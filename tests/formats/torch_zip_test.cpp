@@ -216,6 +216,9 @@ TEST(TorchZip, TensorChecks) {
   EXPECT_MOSS_ERROR(parse_bytes(checkpoint(one_tensor_pickle(4, 0, {3, 2}, {2, 1}), 4)), "does not fit in storage");
   EXPECT_MOSS_ERROR(parse_bytes(checkpoint(one_tensor_pickle(4, 0, {2, -2}, {2, 1}), 4)), "negative size");
   EXPECT_MOSS_ERROR(parse_bytes(checkpoint(one_tensor_pickle(4, 0, {1 << 30, 1 << 30}, {1 << 30, 1}), 4)), "larger than its storage");
+  // An empty tensor whose other dimensions multiply past 64 bits (numel() would overflow on them).
+  EXPECT_MOSS_ERROR(parse_bytes(checkpoint(one_tensor_pickle(4, 0, {1 << 30, 1 << 30, 1 << 30, 0}, {0, 0, 0, 1}), 4)),
+                    "too many elements");
   // A storage key the archive lacks.
   Pickle p;
   p.op("}").str("w").tensor("FloatStorage", "7", 4, 0, {4}, {1}).op("s.");
