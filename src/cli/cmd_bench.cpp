@@ -3,7 +3,7 @@
 //                                                           end to end: prefill and decode tok/s
 //   moss bench --kernels [--shape small|moss16b] [--type T] [--layers N] [-p 128] [-n 8] [-t T] [--json]
 //                                                           the matmuls of one token alone
-//   moss bench --make-model FILE [--shape small|moss16b|tiny|tiny-chat] [--type T] [--vocab-dir DIR|builtin] [--seed S]
+//   moss bench --make-model FILE [--shape small|moss16b|tiny|tiny-chat|tiny-gpt2] [--type T] [--vocab-dir DIR|builtin] [--seed S]
 //                                                           writes a random-weight GGUF benchmark model
 //                                                           with a working tokenizer (model/random_model.h)
 // Every mode also measures the machine's read bandwidth in the same run (all threads summing a buffer
@@ -341,7 +341,7 @@ const CommandRegistration kRegister{
       sub.add_flag("--kernels", o->kernels, "benchmark the matmuls of the --shape alone (no model file)");
       sub.add_option("--make-model", o->make_model, "write a random-weight benchmark model to this GGUF file");
       sub.add_option("--shape", o->shape,
-                     "small (1.24B), moss16b (16.7B), tiny or tiny-chat, for --kernels / --make-model");
+                     "small (1.24B), moss16b (16.7B), tiny, tiny-chat or tiny-gpt2, for --kernels / --make-model");
       sub.add_option("--layers", o->layers,
                      "--kernels: allocate only this many distinct layers and cycle through them");
       sub.add_option("--bandwidth-mib", o->bandwidth_mib, "buffer read to measure the bandwidth (default 1024 MiB)");

@@ -9,6 +9,9 @@
 // Inner thoughts, commands and results are shown dimmed when stdout is a terminal.
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
@@ -88,6 +91,22 @@ class Printer {
   ChatStage stage_ = ChatStage::Answer;
 };
 
+// Ctrl-C while an answer is being generated stops that answer (the turn is closed in the training
+// layout, no plugin runs, the conversation goes on); Ctrl-C anywhere else ends the program as usual.
+// Only lock-free atomics, signal() and raise() are used in the handler (async-signal-safe).
+std::atomic<bool> g_generating{false};
+std::atomic<bool> g_cancel{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void on_sigint(int) {
+  if (g_generating.load()) {
+    g_cancel.store(true);
+    return;
+  }
+  std::signal(SIGINT, SIG_DFL);
+  std::raise(SIGINT);
+}
+
 int run_chat(const ChatArgs& a) {
   ChatOptions o;
   o.plugins = PluginSet::parse(a.plugins);
@@ -109,6 +128,7 @@ int run_chat(const ChatArgs& a) {
   o.max_new_tokens = a.n;
 
   o.constrain_commands = !a.no_constrain;
+  o.cancel = &g_cancel;
   const PluginRegistry registry = plugin_registry_from_config(a.config, a.image_stub);
   // A plugin without an executor (no search / image backend configured) is announced as disabled
   // in the meta instruction, so the model is never told it can call it.
@@ -136,15 +156,21 @@ int run_chat(const ChatArgs& a) {
   cb.on_context_cut = [&](size_t dropped, size_t kept) {
     std::fprintf(stderr, "[context window full: dropped the %zu oldest turn(s), %zu tokens kept]\n", dropped, kept);
   };
+  std::signal(SIGINT, on_sigint);
   auto turn = [&](const std::string& text) {
+    g_cancel.store(false);
+    g_generating.store(true);
     try {
       conv.send(text, cb);
     } catch (const Error& e) {
+      g_generating.store(false);
       printer.end_turn();
       std::fprintf(stderr, "moss: %s\n", e.what());
       return;
     }
+    g_generating.store(false);
     printer.end_turn();
+    if (g_cancel.load()) std::fprintf(stderr, "[stopped]\n");
   };
 
   if (!a.prompt.empty()) {

@@ -29,6 +29,9 @@ constexpr RandomModelShape kShapes[] = {
     // tiny with a context long enough for the chat prompt (the meta instruction alone is ~1,100
     // tokens in the built-in vocabulary), so `moss chat` and the server can run on it
     {"tiny-chat", 256, 2, 4, 16, 512, 1024, 2048},
+    // tiny layers with room for GPT-2's 50,257 tokens + MOSS's 43: a random model that rarely
+    // samples an end marker (about 10 of 50k rows), so its answers run long (interrupt tests)
+    {"tiny-gpt2", 64, 2, 4, 16, 50368, 256, 2048},
 };
 
 // ---- tokenizer ----
@@ -160,7 +163,7 @@ struct PlannedTensor {
 const RandomModelShape& random_model_shape(const std::string& name) {
   for (const auto& sh : kShapes)
     if (name == sh.name) return sh;
-  fail("unknown model shape '", name, "' (known: small, moss16b, tiny, tiny-chat)");
+  fail("unknown model shape '", name, "' (known: small, moss16b, tiny, tiny-chat, tiny-gpt2)");
 }
 
 Metadata random_model_tokenizer(const std::string& vocab_dir) {

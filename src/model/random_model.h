@@ -39,8 +39,9 @@ struct RandomModelShape {
 };
 
 // "small" (MOSS scaled down, 1.24B parameters), "moss16b" (moss-moon-003, 16.7B), "tiny" (for
-// tests: E=256, 2 layers, 512 vocabulary rows, context 128) or "tiny-chat" (tiny with context 2048,
-// room for the chat prompt). Throws moss::Error for other names.
+// tests: E=256, 2 layers, 512 vocabulary rows, context 128), "tiny-chat" (tiny with context 2048,
+// room for the chat prompt) or "tiny-gpt2" (E=64, 2 layers, 50,368 rows: room for GPT-2's BPE).
+// Throws moss::Error for other names.
 const RandomModelShape& random_model_shape(const std::string& name);
 
 // The tokenizer.* metadata keys described above. vocab_dir empty: the built-in vocabulary.
