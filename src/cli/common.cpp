@@ -20,10 +20,11 @@ DType ModelOptions::kv_dtype() const { return kv_type_from_name(kv_type); }
 
 void add_kv_type_option(CLI::App& sub, std::string& kv_type) {
   sub.add_option("--kv-type", kv_type,
-                 std::string("KV cache element type: f16 (half the cache memory, keys/values rounded to half) or "
+                 std::string("KV cache element type: f16 (half the cache memory, keys/values rounded to half), "
+                             "q8_0 (about a quarter: 8-bit blocks of 32 with a scale; head size a multiple of 32) or "
                              "f32 (exact); default ") +
                      kDefaultKvType)
-      ->check(CLI::IsMember({"f16", "f32"}));
+      ->check(CLI::IsMember({"f16", "f32", "q8_0"}));
 }
 
 std::vector<int32_t> parse_id_list(const std::string& text) {

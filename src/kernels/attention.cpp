@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/attention_kernels.h"
+#include "tensor/convert.h"
 #include "util/error.h"
 #include "util/half.h"
 #include "util/thread_pool.h"
@@ -25,10 +26,8 @@ void to_f16_scalar(const float* src, uint16_t* dst, int64_t n) {
 }
 constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr};
 
-size_t kv_elem_bytes(DType t) { return t == DType::F16 ? 2 : 4; }
-
 void check_kv_type(DType t) {
-  if (!kv_type_supported(t)) fail("KV cache element type ", dtype_name(t), " is not supported (f32 or f16)");
+  if (!kv_type_supported(t)) fail("KV cache element type ", dtype_name(t), " is not supported (f32, f16 or q8_0)");
 }
 
 // q . k with 16 independent partial sums (lane i sums the terms d = i mod 16), added pairwise at the
@@ -54,36 +53,43 @@ inline void prefetch_bytes(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; i += 64) __builtin_prefetch(p + i);
 }
 
-// The slice [off, off + n) of cache rows as float32. F32 rows are read in place; F16 rows are
-// converted (exactly) into the worker's buffer, so everything after this is the f32 arithmetic.
+// The slice [off, off + n) of cache rows as float32. F32 rows are read in place; F16 and Q8_0 rows
+// are converted (F16 exactly, Q8_0 dequantized: d * q per block of 32, also exact in float32) into
+// the worker's buffer, so everything after this is the f32 arithmetic. Byte offsets come from
+// row_bytes(), which for Q8_0 counts whole 34-byte blocks (off and n are multiples of 32 there).
 class RowReader {
  public:
   RowReader(const void* base, DType t, int64_t stride, int64_t off, int64_t n, const AttentionKernels& ak,
             std::vector<float>& buf)
-      : base_(static_cast<const uint8_t*>(base) + static_cast<size_t>(off) * kv_elem_bytes(t)),
-        row_bytes_(static_cast<size_t>(stride) * kv_elem_bytes(t)),
-        span_bytes_(static_cast<size_t>(n) * kv_elem_bytes(t)),
+      : base_(static_cast<const uint8_t*>(base) + row_bytes(t, off)),
+        row_bytes_(row_bytes(t, stride)),
+        span_bytes_(row_bytes(t, n)),
         n_(n),
-        f16_(t == DType::F16),
+        type_(t),
         ak_(ak),
         buf_(buf) {
-    if (f16_ && static_cast<int64_t>(buf_.size()) < n) buf_.resize(static_cast<size_t>(n));
+    if (t != DType::F32 && static_cast<int64_t>(buf_.size()) < n) buf_.resize(static_cast<size_t>(n));
   }
   const float* row(int64_t j) const {
     const uint8_t* p = base_ + static_cast<size_t>(j) * row_bytes_;
-    if (!f16_) return reinterpret_cast<const float*>(p);
-    ak_.to_f32(reinterpret_cast<const uint16_t*>(p), buf_.data(), n_);
+    if (type_ == DType::F32) return reinterpret_cast<const float*>(p);
+    if (type_ == DType::F16)
+      ak_.to_f32(reinterpret_cast<const uint16_t*>(p), buf_.data(), n_);
+    else
+      dequantize_row(type_, p, buf_.data(), n_);
     return buf_.data();
   }
   const void* raw(int64_t j) const { return base_ + static_cast<size_t>(j) * row_bytes_; }
-  bool f16() const { return f16_; }
+  bool f16() const { return type_ == DType::F16; }
+  // Whether the fused row kernels (dots / axpy) can read these rows: f32 and f16 only.
+  bool fused() const { return type_ != DType::Q8_0; }
   void prefetch(int64_t j) const { prefetch_bytes(base_ + static_cast<size_t>(j) * row_bytes_, span_bytes_); }
 
  private:
   const uint8_t* base_;
   size_t row_bytes_, span_bytes_;
   int64_t n_;
-  bool f16_;
+  DType type_;
   const AttentionKernels& ak_;
   std::vector<float>& buf_;
 };
@@ -106,6 +112,7 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
   std::vector<float>& scores = scratch.scores;
   const RowReader keys(s.k, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
   const RowReader values(s.v, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
+  const bool fused = keys.fused();
   if (ak.dots && static_cast<int64_t>(scratch.dots.size()) < G) scratch.dots.resize(static_cast<size_t>(G));
   for (int64_t t = 0; t < s.n_new; ++t) {
     const int64_t n_keys = s.n_past + t + 1;  // causal: positions 0..P+t
@@ -114,7 +121,7 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     for (int64_t j = 0; j < n_keys; ++j) {
       if (j + kAhead < n_keys) keys.prefetch(j + kAhead);
       const float* q = s.q + t * s.q_stride + h0 * head_dim;
-      if (ak.dots) {  // the same sums, read from the cache row directly
+      if (ak.dots && fused) {  // the same sums, read from the cache row directly
         ak.dots(q, keys.raw(j), keys.f16(), G, head_dim, scratch.dots.data());
         for (int64_t g = 0; g < G; ++g) sc[g * n_keys + j] = scratch.dots[static_cast<size_t>(g)] / scale;
         continue;
@@ -138,7 +145,7 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     for (int64_t d = 0; d < G * head_dim; ++d) out[d] = 0.0f;
     for (int64_t j = 0; j < n_keys; ++j) {
       if (j + kAhead < n_keys) values.prefetch(j + kAhead);
-      if (ak.axpy) {
+      if (ak.axpy && fused) {
         ak.axpy(sc + j, n_keys, values.raw(j), values.f16(), G, head_dim, out);
         continue;
       }
@@ -169,26 +176,41 @@ const AttentionKernels& attention_kernels(Isa isa) {
   }
 }
 
-bool kv_type_supported(DType t) { return t == DType::F32 || t == DType::F16; }
+bool kv_type_supported(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::Q8_0; }
 
 void kv_from_f32(DType t, const float* src, void* dst, int64_t n) {
   check_kv_type(t);
   if (t == DType::F32)
     std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
-  else
+  else if (t == DType::F16)
     attention_kernels(active_isa()).to_f16(src, static_cast<uint16_t*>(dst), n);
+  else
+    quantize_row(t, src, dst, n);  // the reference q8_0 quantizer; n must be a multiple of 32
 }
 
 void kv_to_f32(DType t, const void* src, float* dst, int64_t n) {
   check_kv_type(t);
   if (t == DType::F32)
     std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
-  else
+  else if (t == DType::F16)
     attention_kernels(active_isa()).to_f32(static_cast<const uint16_t*>(src), dst, n);
+  else
+    dequantize_row(t, src, dst, n);
 }
 
+namespace {
+// Q8_0 rows are read per head group, so each head must be whole blocks of 32.
+void check_seqs(std::span<const AttentionSeq> seqs, int64_t head_dim) {
+  for (const AttentionSeq& s : seqs) {
+    check_kv_type(s.kv_type);
+    if (s.kv_type == DType::Q8_0 && head_dim % 32 != 0)
+      fail("a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is ", head_dim, ")");
+  }
+}
+}  // namespace
+
 void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, ThreadPool& pool) {
-  for (const AttentionSeq& s : seqs) check_kv_type(s.kv_type);
+  check_seqs(seqs, head_dim);
   const AttentionKernels& ak = attention_kernels(active_isa());
   // Work items: (sequence, group of contiguous heads), one group per thread for each sequence.
   const int64_t groups = std::min<int64_t>(n_head, pool.size());
@@ -204,7 +226,7 @@ void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_
 }
 
 void attention_reference(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim) {
-  for (const AttentionSeq& s : seqs) check_kv_type(s.kv_type);
+  check_seqs(seqs, head_dim);
   Scratch scratch;
   for (const AttentionSeq& s : seqs)
     for (int64_t h = 0; h < n_head; ++h) attend_heads(s, h, h + 1, head_dim, kScalar, scratch);

@@ -27,14 +27,16 @@ struct AttentionSeq {
   int64_t out_stride = 0;
   int64_t n_past = 0;  // P
   int64_t n_new = 0;   // T
-  DType kv_type = DType::F32;  // element type of k and v: F32 or F16
+  DType kv_type = DType::F32;  // element type of k and v: F32, F16 or Q8_0 (head_dim a multiple of 32)
 };
 
-// The KV element types attention() reads: F32 and F16.
+// The KV element types attention() reads: F32, F16 and Q8_0 (rows of 34-byte blocks of 32 values,
+// the GGUF q8_0 layout, dequantized exactly to float32 before the arithmetic).
 bool kv_type_supported(DType t);
 // dst[0..n) = src converted to the KV element type t (F16: round to nearest even, magnitudes from
-// 65520 on to +-inf; F32: a copy), with the active instruction set's conversions (every set gives
-// the same bits). Throws moss::Error for an unsupported t.
+// 65520 on to +-inf; Q8_0: the reference quantizer, n a multiple of 32; F32: a copy), with the
+// active instruction set's conversions (every set gives the same bits). Throws moss::Error for an
+// unsupported t.
 void kv_from_f32(DType t, const float* src, void* dst, int64_t n);
 // dst[0..n) = src (of KV element type t) as float32; exact.
 void kv_to_f32(DType t, const void* src, float* dst, int64_t n);

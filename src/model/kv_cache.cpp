@@ -2,6 +2,7 @@
 #include "model/kv_cache.h"
 
 #include "kernels/attention.h"
+#include "tensor/convert.h"
 #include "util/error.h"
 
 namespace moss {
@@ -9,16 +10,19 @@ namespace moss {
 DType kv_type_from_name(const std::string& name) {
   if (name == "f32") return DType::F32;
   if (name == "f16") return DType::F16;
-  fail("unknown KV cache type '", name, "' (known: f32, f16)");
+  if (name == "q8_0") return DType::Q8_0;
+  fail("unknown KV cache type '", name, "' (known: f32, f16, q8_0)");
 }
 
 KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
     : n_layer_(config.n_layer),
       n_embd_(config.n_embd),
       capacity_(capacity == 0 ? config.n_ctx : capacity),
-      type_(type),
-      elem_bytes_(type == DType::F16 ? 2 : 4) {
-  if (!kv_type_supported(type)) fail("KV cache element type ", dtype_name(type), " is not supported (f32 or f16)");
+      type_(type) {
+  if (!kv_type_supported(type)) fail("KV cache element type ", dtype_name(type), " is not supported (f32, f16 or q8_0)");
+  if (type == DType::Q8_0 && (config.head_dim <= 0 || config.head_dim % 32 != 0))
+    fail("a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is ", config.head_dim, ")");
+  row_bytes_ = row_bytes(type, n_embd_);
   if (capacity_ <= 0 || capacity_ > config.n_ctx)
     fail("KV cache capacity ", capacity_, " is outside 1..", config.n_ctx, " (the context length)");
   const size_t n = bytes_reserved() / 2;

@@ -15,14 +15,15 @@
 
 namespace moss {
 
-// Parses a KV cache element type name: "f32" or "f16"; throws moss::Error otherwise.
+// Parses a KV cache element type name: "f32", "f16" or "q8_0"; throws moss::Error otherwise.
 DType kv_type_from_name(const std::string& name);
 
 class KvCache {
  public:
   KvCache() = default;
   // capacity: positions this cache can hold; 0 means the model's context length. Throws if it
-  // exceeds the context length, or if type is neither F32 nor F16.
+  // exceeds the context length, if type is not F32, F16 or Q8_0, or (Q8_0) if the head size is not a
+  // multiple of 32.
   KvCache(const MossConfig& config, int64_t capacity = 0, DType type = DType::F32);
 
   int64_t n_layer() const { return n_layer_; }
@@ -31,7 +32,7 @@ class KvCache {
   int64_t size() const { return n_past_; }  // positions 0..size()-1 are filled
   DType type() const { return type_; }
   // Bytes of the K and V rows of one position over all layers, and of the whole reservation.
-  size_t bytes_per_position() const { return 2 * static_cast<size_t>(n_layer_ * n_embd_) * elem_bytes_; }
+  size_t bytes_per_position() const { return 2 * static_cast<size_t>(n_layer_) * row_bytes_; }
   size_t bytes_reserved() const { return bytes_per_position() * static_cast<size_t>(capacity_); }
 
   // Row (layer, pos) of K / V, elements of type(); stride n_embd() elements between positions.
@@ -53,11 +54,11 @@ class KvCache {
  private:
   friend class Model;  // advances size() after a successful forward
   size_t offset(int64_t layer, int64_t pos) const {
-    return static_cast<size_t>((layer * capacity_ + pos) * n_embd_) * elem_bytes_;
+    return static_cast<size_t>(layer * capacity_ + pos) * row_bytes_;
   }
   int64_t n_layer_ = 0, n_embd_ = 0, capacity_ = 0, n_past_ = 0;
   DType type_ = DType::F32;
-  size_t elem_bytes_ = 4;
+  size_t row_bytes_ = 0;  // one K or V row of n_embd elements of type_
   std::unique_ptr<uint8_t[]> k_, v_;  // uninitialised: only positions < size() are ever read
 };
 

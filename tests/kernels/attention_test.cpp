@@ -2,6 +2,7 @@
 // the single-thread reference; with float32 and with IEEE half (f16) keys and values, and the half
 // conversions of every instruction set vs the portable ones.
 #include "kernels/attention.h"
+#include "tensor/dtype.h"
 
 #include <gtest/gtest.h>
 
@@ -181,7 +182,8 @@ TEST(AttentionF16, KvConversionEntryPoints) {
   EXPECT_EQ(same, x);
   EXPECT_TRUE(kv_type_supported(DType::F32));
   EXPECT_TRUE(kv_type_supported(DType::F16));
-  EXPECT_FALSE(kv_type_supported(DType::Q8_0));
+  EXPECT_TRUE(kv_type_supported(DType::Q8_0));
+  EXPECT_FALSE(kv_type_supported(DType::Q4_0));
   EXPECT_THROW(kv_from_f32(DType::BF16, x.data(), h.data(), 4), Error);
 }
 
@@ -241,6 +243,72 @@ TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) {
     }
   }
   force_isa(saved);
+}
+
+// A q8_0 cache (GGUF q8_0 blocks of 32 per row) gives exactly the f32 computation on its dequantized
+// rows, on every instruction set and thread count; heads must be whole blocks.
+TEST(AttentionQ8, EqualsF32CacheOfDequantizedValuesOnEveryIsa) {
+  const int64_t H = 3, D = 64, E = H * D;
+  std::mt19937 rng(17);
+  struct Q8Case {
+    Case c;
+    std::vector<uint8_t> kq, vq;  // rows of E / 32 blocks
+    std::vector<float> kr, vr;    // the dequantized rows
+  };
+  std::vector<Q8Case> cases;
+  for (auto [P, T] : {std::pair<int64_t, int64_t>{0, 4}, {9, 1}, {3, 3}}) {
+    Q8Case q{make_case(rng, P, T, E), {}, {}, {}, {}};
+    const size_t rb = row_bytes(DType::Q8_0, E), rows = static_cast<size_t>(P + T);
+    q.kq.resize(rb * rows);
+    q.vq.resize(rb * rows);
+    q.kr.resize(rows * E);
+    q.vr.resize(rows * E);
+    for (size_t r = 0; r < rows; ++r) {
+      kv_from_f32(DType::Q8_0, q.c.k.data() + r * E, q.kq.data() + r * rb, E);
+      kv_from_f32(DType::Q8_0, q.c.v.data() + r * E, q.vq.data() + r * rb, E);
+      kv_to_f32(DType::Q8_0, q.kq.data() + r * rb, q.kr.data() + r * E, E);
+      kv_to_f32(DType::Q8_0, q.vq.data() + r * rb, q.vr.data() + r * E, E);
+    }
+    cases.push_back(std::move(q));
+  }
+  // The rows really are quantized: within half a step (amax / 254) of the originals, not equal.
+  double worst = 0;
+  for (const auto& q : cases)
+    for (size_t i = 0; i < q.c.k.size(); ++i) worst = std::max(worst, std::fabs(double(q.kr[i]) - q.c.k[i]));
+  EXPECT_GT(worst, 0.0);
+  EXPECT_LT(worst, 6.0 * 1.5 / 254 * 1.01);  // |k| < 6 sigma (sigma 1.5) in every block here
+  std::vector<AttentionSeq> f32_seqs, q8_seqs;
+  std::vector<std::vector<float>> want, ref;
+  for (auto& q : cases) {
+    want.emplace_back(q.c.out.size(), NAN);
+    ref.emplace_back(q.c.out.size(), NAN);
+    f32_seqs.push_back({q.c.q.data(), E, q.kr.data(), q.vr.data(), E, want.back().data(), E, q.c.P, q.c.T});
+    q8_seqs.push_back(
+        {q.c.q.data(), E, q.kq.data(), q.vq.data(), E, ref.back().data(), E, q.c.P, q.c.T, DType::Q8_0});
+  }
+  attention_reference(f32_seqs, H, D);
+  attention_reference(q8_seqs, H, D);
+  EXPECT_EQ(ref, want);
+  const Isa saved = active_isa();
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    force_isa(isa);
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<std::vector<float>> got;
+      std::vector<AttentionSeq> seqs = q8_seqs;
+      for (size_t i = 0; i < cases.size(); ++i) {
+        got.emplace_back(want[i].size(), NAN);
+        seqs[i].out = got.back().data();
+      }
+      attention(seqs, H, D, pool);
+      EXPECT_EQ(got, want) << isa_name(isa) << " threads " << threads;
+    }
+  }
+  force_isa(saved);
+  // Heads of 16 elements are not whole blocks: refused before any work.
+  ThreadPool pool(1);
+  EXPECT_THROW(attention(q8_seqs, 12, 16, pool), Error);
 }
 
 // The f16 result vs the double formula on the ORIGINAL (unrounded) keys and values.

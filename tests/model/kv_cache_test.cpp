@@ -42,7 +42,8 @@ MossConfig small_config() {
 TEST(KvCache, TypesSizesAndRoundTrip) {
   EXPECT_EQ(kv_type_from_name("f32"), DType::F32);
   EXPECT_EQ(kv_type_from_name("f16"), DType::F16);
-  EXPECT_THROW(kv_type_from_name("q8_0"), Error);
+  EXPECT_EQ(kv_type_from_name("q8_0"), DType::Q8_0);
+  EXPECT_THROW(kv_type_from_name("q4_0"), Error);
   EXPECT_THROW(kv_type_from_name(""), Error);
 
   const MossConfig c = small_config();
@@ -162,6 +163,51 @@ TEST_P(KvF16Fixture, ThreadCountIndependent) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, KvF16Fixture,
                          ::testing::Values("a_f32_bin", "a_f16_sharded", "b_f32_sharded", "b_f16_bin"));
+
+}  // namespace
+}  // namespace moss
+
+// A q8_0 cache in the model (heads of 64 here: whole blocks of 32). Attention over such rows equals
+// the f32 arithmetic on their dequantized values exactly (tests/kernels); here the model's plumbing:
+// the same logits at 1, 2 and 3 threads (threads take head groups, i.e. byte offsets into the
+// 34-byte blocks of a row: a wrong offset changes the result with the thread count), real
+// quantization (a pure f32 cache gives other logits), and the row size of the block layout.
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "model/random_model.h"
+
+namespace moss {
+namespace {
+
+TEST(KvCacheQ8, ThreadCountIndependentAndReallyQuantized) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / (std::string("moss_kv_q8_").append(std::to_string(getpid())));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "tiny-chat.gguf").string();
+  write_random_model(path, random_model_shape("tiny-chat"), DType::F32, 3);
+  std::vector<int32_t> prompt(40);
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 37 + 5) % 300);
+  const int32_t next = 7;
+  auto run = [&](int threads, DType kv) {
+    auto m = Model::load(path, threads, kv);
+    KvCache cache = m->new_cache(64);
+    if (kv == DType::Q8_0) {
+      EXPECT_EQ(cache.bytes_per_position(),
+                2u * static_cast<size_t>(m->config().n_layer) * static_cast<size_t>(m->config().n_embd / 32) * 34);
+    }
+    std::vector<float> all = m->forward(cache, prompt, true);
+    const std::vector<float> step = m->forward(cache, std::span<const int32_t>(&next, 1));
+    all.insert(all.end(), step.begin(), step.end());
+    return all;
+  };
+  const std::vector<float> q1 = run(1, DType::Q8_0);
+  EXPECT_EQ(run(2, DType::Q8_0), q1);
+  EXPECT_EQ(run(3, DType::Q8_0), q1);
+  EXPECT_NE(run(1, DType::F32), q1);
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace moss
