@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "model/kv_cache.h"
 #include "model/model.h"
 #include "model/quality.h"
 #include "model/random_model.h"
@@ -35,6 +36,7 @@ using json = nlohmann::json;
 
 struct QualityArgs {
   std::string ref, sft_dir, texts_file;
+  std::string kv_type = "f32";  // KV cache of the compared models (the reference always uses f32)
   std::vector<std::string> models;
   int texts = 8, tokens = 64, threads = 0;
   double margin = 0.1;
@@ -156,7 +158,7 @@ int run_quality(const QualityArgs& a) {
       a.ref.c_str(), texts.size(), static_cast<long long>(positions), static_cast<long long>(V), a.margin);
   std::printf("%-40s %10s %8s %11s %9s %s\n", "model", "rel. RMS", "top-1", "mean KL", "decided", "(positions)");
   for (const auto& path : a.models) {
-    auto m = Model::load(path, a.threads);
+    auto m = Model::load(path, a.threads, kv_type_from_name(a.kv_type));
     if (m->config().n_vocab != V)
       fail(path, " has ", m->config().n_vocab, " vocabulary rows, the reference ", V, ": not the same model");
     QualityStats s;
@@ -171,6 +173,7 @@ int run_quality(const QualityArgs& a) {
                 s.mean_kl(), decided, static_cast<long long>(s.decided_positions));
     std::fflush(stdout);
     report["models"].push_back({{"model", path},
+                                {"kv_type", a.kv_type},
                                 {"rel_rms", s.rel_rms()},
                                 {"top1_agreement", s.top1_agreement()},
                                 {"mean_kl", s.mean_kl()},
@@ -198,6 +201,10 @@ const CommandRegistration reg(
           "top-1 'decided': only positions where the reference's top-1 logit leads by this much (default 0.1)");
       sub.add_option("-t,--threads", a->threads, "worker threads (default: all cores)");
       sub.add_flag("--json", a->json_out, "print one JSON object as the last line");
+      sub.add_option("--kv-type", a->kv_type,
+                     "KV cache of the compared models: f32 (default), f16 or q8_0; the reference keeps f32, so "
+                     "'--ref M -m M --kv-type q8_0' measures the cache alone")
+          ->check(CLI::IsMember({"f32", "f16", "q8_0"}));
       return [a] { return run_quality(*a); };
     });
 

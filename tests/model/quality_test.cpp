@@ -160,6 +160,25 @@ TEST_F(QualityFixture, CommandReportsEveryModel) {
   EXPECT_EQ(j["models"][0]["rel_rms"].get<double>(), 0.0);
   EXPECT_EQ(j["models"][0]["positions"], j["positions"]);
   EXPECT_GT(j["models"][1]["rel_rms"].get<double>(), 0.0);
+  EXPECT_EQ(j["models"][0]["kv_type"], "f32");
+  // --kv-type: the compared model's cache only (the same weights now differ by the f16 rounding of
+  // K and V); q8_0 needs heads of whole 32-blocks, which this fixture (heads of 8) has not.
+  const std::string cmd16 = std::string(MOSS_BINARY) + " quality --ref " + path(DType::F32) + " -m " +
+                            path(DType::F32) + " --kv-type f16 --texts-file " + texts + " -t 1 --json > " + out + " 2>&1";
+  ASSERT_EQ(std::system(cmd16.c_str()), 0);
+  {
+    std::ifstream f16(out);
+    std::string l16, last16;
+    while (std::getline(f16, l16))
+      if (!l16.empty()) last16 = l16;
+    const json k = json::parse(last16);
+    EXPECT_EQ(k["models"][0]["kv_type"], "f16");
+    EXPECT_GT(k["models"][0]["rel_rms"].get<double>(), 0.0);
+  }
+  EXPECT_NE(std::system((std::string(MOSS_BINARY) + " quality --ref " + path(DType::F32) + " -m " + path(DType::F32) +
+                         " --kv-type q8_0 --texts-file " + texts + " > /dev/null 2>&1")
+                            .c_str()),
+            0);
   // bad input: a line that is not a JSON string
   std::ofstream(texts) << "not json\n";
   EXPECT_NE(std::system((std::string(MOSS_BINARY) + " quality --ref " + path(DType::F32) + " -m " + path(DType::F32) +
