@@ -1,5 +1,5 @@
 // `moss bench`: performance figures reported the same way every time (see bench/README.md).
-//   moss bench -m MODEL [-p 128] [-n 32] [-t T] [--kv-type f16|f32] [--json]
+//   moss bench -m MODEL [-p 128] [-n 32] [-t T] [--kv-type f16|f32|q8_0] [--batch B] [--json]
 //                                                           end to end: prefill and decode tok/s
 //   moss bench --kernels [--shape small|moss16b] [--type T] [--layers N] [-p 128] [-n 8] [-t T] [--json]
 //                                                           the matmuls of one token alone
