@@ -24,7 +24,7 @@ void to_f32_scalar(const uint16_t* src, float* dst, int64_t n) {
 void to_f16_scalar(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
 }
-constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr};
+constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr, nullptr, nullptr};
 
 void check_kv_type(DType t) {
   if (!kv_type_supported(t)) fail("KV cache element type ", dtype_name(t), " is not supported (f32, f16 or q8_0)");
@@ -83,6 +83,7 @@ class RowReader {
   bool f16() const { return type_ == DType::F16; }
   // Whether the fused row kernels (dots / axpy) can read these rows: f32 and f16 only.
   bool fused() const { return type_ != DType::Q8_0; }
+  bool q8() const { return type_ == DType::Q8_0; }
   void prefetch(int64_t j) const { prefetch_bytes(base_ + static_cast<size_t>(j) * row_bytes_, span_bytes_); }
 
  private:
@@ -113,7 +114,8 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
   const RowReader keys(s.k, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
   const RowReader values(s.v, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
   const bool fused = keys.fused();
-  if (ak.dots && static_cast<int64_t>(scratch.dots.size()) < G) scratch.dots.resize(static_cast<size_t>(G));
+  if ((ak.dots || ak.dots_q8) && static_cast<int64_t>(scratch.dots.size()) < G)
+    scratch.dots.resize(static_cast<size_t>(G));
   for (int64_t t = 0; t < s.n_new; ++t) {
     const int64_t n_keys = s.n_past + t + 1;  // causal: positions 0..P+t
     if (static_cast<int64_t>(scores.size()) < G * n_keys) scores.resize(static_cast<size_t>(G * n_keys));
@@ -121,6 +123,11 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     for (int64_t j = 0; j < n_keys; ++j) {
       if (j + kAhead < n_keys) keys.prefetch(j + kAhead);
       const float* q = s.q + t * s.q_stride + h0 * head_dim;
+      if (ak.dots_q8 && keys.q8()) {  // the same sums, from the q8_0 blocks directly
+        ak.dots_q8(q, keys.raw(j), G, head_dim, scratch.dots.data());
+        for (int64_t g = 0; g < G; ++g) sc[g * n_keys + j] = scratch.dots[static_cast<size_t>(g)] / scale;
+        continue;
+      }
       if (ak.dots && fused) {  // the same sums, read from the cache row directly
         ak.dots(q, keys.raw(j), keys.f16(), G, head_dim, scratch.dots.data());
         for (int64_t g = 0; g < G; ++g) sc[g * n_keys + j] = scratch.dots[static_cast<size_t>(g)] / scale;
@@ -145,6 +152,10 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     for (int64_t d = 0; d < G * head_dim; ++d) out[d] = 0.0f;
     for (int64_t j = 0; j < n_keys; ++j) {
       if (j + kAhead < n_keys) values.prefetch(j + kAhead);
+      if (ak.axpy_q8 && values.q8()) {
+        ak.axpy_q8(sc + j, n_keys, values.raw(j), G, head_dim, out);
+        continue;
+      }
       if (ak.axpy && fused) {
         ak.axpy(sc + j, n_keys, values.raw(j), values.f16(), G, head_dim, out);
         continue;

@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include "kernels/attention_kernels.h"
+#include "tensor/quant_blocks.h"
 
 namespace moss {
 namespace {
@@ -103,7 +104,38 @@ void axpy512(const float* p, int64_t p_stride, const void* row, bool f16, int64_
   f16 ? axpy_impl<true>(p, p_stride, row, G, D, out) : axpy_impl<false>(p, p_stride, row, G, D, out);
 }
 
-constexpr AttentionKernels kTable{to_f32_avx512, to_f16_avx512, dots512, axpy512};
+// q8_0 rows: 16 elements = half a block, d * q exact in float32 (an 11-bit scale times an 8-bit
+// integer), so these are the values dequantize_row gives and the arithmetic is dots_impl's.
+inline __m512 load_q8(const void* row, int64_t i) {
+  const auto* b = static_cast<const BlockQ8_0*>(row) + i / 32;
+  const __m512 q = _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs + (i % 32)))));
+  return mul(_mm512_set1_ps(_cvtsh_ss(b->d)), q);
+}
+
+void dots_q8_512(const float* q, const void* row, int64_t G, int64_t D, float* out) {
+  for (int64_t g = 0; g < G; ++g) {
+    const float* qg = q + g * D;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t d = 0; d < D; d += 16) acc = add(acc, mul(_mm512_loadu_ps(qg + d), load_q8(row, g * D + d)));
+    alignas(64) float a[16];
+    _mm512_store_ps(a, acc);
+    for (int w = 8; w > 0; w /= 2)
+      for (int i = 0; i < w; ++i) a[i] += a[i + w];
+    out[g] = a[0];
+  }
+}
+
+void axpy_q8_512(const float* p, int64_t p_stride, const void* row, int64_t G, int64_t D, float* out) {
+  for (int64_t g = 0; g < G; ++g) {
+    const __m512 pv = _mm512_set1_ps(p[g * p_stride]);
+    float* o = out + g * D;
+    for (int64_t d = 0; d < D; d += 16)
+      _mm512_storeu_ps(o + d, add(_mm512_loadu_ps(o + d), mul(pv, load_q8(row, g * D + d))));
+  }
+}
+
+constexpr AttentionKernels kTable{to_f32_avx512, to_f16_avx512, dots512, axpy512, dots_q8_512, axpy_q8_512};
 
 }  // namespace
 

@@ -23,6 +23,11 @@ struct AttentionKernels {
   // axpy: out[gD + d] += p[g * p_stride] * row[gD + d].
   void (*dots)(const float* q, const void* row, bool f16, int64_t G, int64_t D, float* out);
   void (*axpy)(const float* p, int64_t p_stride, const void* row, bool f16, int64_t G, int64_t D, float* out);
+  // Optional, the same two for q8_0 rows (GGUF blocks of 32 int8 + an f16 scale; D a multiple of
+  // 32): each element is d * q, exact in float32, so the results are the bits of the portable loops
+  // on the dequantized row.
+  void (*dots_q8)(const float* q, const void* row, int64_t G, int64_t D, float* out);
+  void (*axpy_q8)(const float* p, int64_t p_stride, const void* row, int64_t G, int64_t D, float* out);
 };
 
 const AttentionKernels& attention_kernels_scalar();
