@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   # libraries linked by libmoss
   libpcre2-dev nlohmann-json3-dev libcli11-dev libginac-dev libcln-dev
-  libsqlite3-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev libpq-dev
+  libsqlite3-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev libpq-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the PostgreSQL server the store tests also run against (scripts/start_postgres.sh)

@@ -4,8 +4,10 @@
 //   "<|Results|>: Image generated successfully.<eor>\n" (spec 7.6).
 // * the placeholder does the same but also saves a small PNG (a colour gradient whose hue depends
 //   on the prompt) like the real plugin, so frontends can show a picture end to end.
-#include <array>
+#include <zlib.h>
+
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,21 +32,10 @@ class Text2ImageStub : public Plugin {
   }
 };
 
-// ---- a minimal PNG writer: 8-bit RGB, zlib stream of stored (uncompressed) deflate blocks ----
+// ---- a small PNG: 8-bit RGB, the pixel rows deflated and every chunk checksummed by zlib ----
 
-uint32_t crc32(const uint8_t* p, size_t n, uint32_t crc = 0) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
+uint32_t crc(const uint8_t* p, size_t n, uint32_t seed = 0) {
+  return static_cast<uint32_t>(::crc32(seed, p, static_cast<uInt>(n)));
 }
 
 void put32(std::vector<uint8_t>& out, uint32_t v) {
@@ -56,12 +47,12 @@ void chunk(std::vector<uint8_t>& out, const char* type, const std::vector<uint8_
   const size_t start = out.size();
   out.insert(out.end(), type, type + 4);
   out.insert(out.end(), data.begin(), data.end());
-  put32(out, crc32(out.data() + start, out.size() - start));
+  put32(out, crc(out.data() + start, out.size() - start));
 }
 
 std::vector<uint8_t> gradient_png(const std::string& prompt) {
   constexpr uint32_t kSize = 64;
-  uint32_t seed = crc32(reinterpret_cast<const uint8_t*>(prompt.data()), prompt.size());
+  const uint32_t seed = crc(reinterpret_cast<const uint8_t*>(prompt.data()), prompt.size());
   std::vector<uint8_t> raw;
   for (uint32_t y = 0; y < kSize; ++y) {
     raw.push_back(0);  // filter: none
@@ -71,25 +62,11 @@ std::vector<uint8_t> gradient_png(const std::string& prompt) {
       raw.push_back(static_cast<uint8_t>(((seed >> 16) & 0xFF) / 2 + (x + y)));
     }
   }
-  std::vector<uint8_t> z = {0x78, 0x01};
-  for (size_t pos = 0; pos < raw.size() || pos == 0;) {
-    const size_t n = std::min<size_t>(65535, raw.size() - pos);
-    const bool last = pos + n == raw.size();
-    z.push_back(last ? 1 : 0);
-    z.push_back(static_cast<uint8_t>(n & 0xFF));
-    z.push_back(static_cast<uint8_t>(n >> 8));
-    z.push_back(static_cast<uint8_t>(~n & 0xFF));
-    z.push_back(static_cast<uint8_t>((~n >> 8) & 0xFF));
-    z.insert(z.end(), raw.begin() + static_cast<long>(pos), raw.begin() + static_cast<long>(pos + n));
-    pos += n;
-    if (last) break;
-  }
-  uint32_t a = 1, b = 0;  // Adler-32 of the uncompressed data
-  for (uint8_t c : raw) {
-    a = (a + c) % 65521;
-    b = (b + a) % 65521;
-  }
-  put32(z, (b << 16) | a);
+  uLongf z_size = compressBound(static_cast<uLong>(raw.size()));
+  std::vector<uint8_t> z(z_size);
+  if (compress2(z.data(), &z_size, raw.data(), static_cast<uLong>(raw.size()), Z_BEST_SPEED) != Z_OK)
+    throw std::runtime_error("zlib could not compress the picture");
+  z.resize(z_size);
 
   std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   std::vector<uint8_t> ihdr;

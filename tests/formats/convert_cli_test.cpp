@@ -14,21 +14,11 @@
 namespace moss {
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  const ::moss::test::ShellResult r = ::moss::test::run_moss(args);
-  return {r.code, r.output};
-}
-
 TEST(ConvertCli, FolderToGguf) {
   ASSERT_TRUE(std::filesystem::exists(MOSS_BINARY)) << "build the moss executable first (target moss_cli)";
   test::TempDir tmp;
   const std::string out = tmp.path("m.gguf");
-  Result r = run("convert " + test::fixture_dir() + "/hf_sharded_safetensors_f16 -o " + out + " --type bf16");
+  test::ShellResult r = test::run_moss("convert " + test::fixture_dir() + "/hf_sharded_safetensors_f16 -o " + out + " --type bf16");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, ::testing::HasSubstr("wrote " + out));
   ModelFile m = open_model(out);
@@ -36,7 +26,7 @@ TEST(ConvertCli, FolderToGguf) {
   EXPECT_EQ(m.tensors.get("blk.0.attn_norm.bias").dtype, DType::F32);
   EXPECT_EQ(m.meta.get_int(keys::kFileType), 32);
   // Default type is f16, and GGUF input works too.
-  r = run("convert " + out + " -o " + tmp.path("m2.gguf"));
+  r = test::run_moss("convert " + out + " -o " + tmp.path("m2.gguf"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(open_model(tmp.path("m2.gguf")).tensors.get("output.weight").dtype, DType::F16);
 }
@@ -44,11 +34,11 @@ TEST(ConvertCli, FolderToGguf) {
 TEST(ConvertCli, ErrorsAreReported) {
   ASSERT_TRUE(std::filesystem::exists(MOSS_BINARY)) << "build the moss executable first (target moss_cli)";
   test::TempDir tmp;
-  Result r = run("convert " + test::fixture_dir() + "/hf_bin_f16 -o " + tmp.path("q.gguf") + " --type q4_0");
+  test::ShellResult r = test::run_moss("convert " + test::fixture_dir() + "/hf_bin_f16 -o " + tmp.path("q.gguf") + " --type q4_0");
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.output, ::testing::HasSubstr("cannot be stored as q4_0 (block size 32)"));
   EXPECT_FALSE(std::filesystem::exists(tmp.path("q.gguf")));
-  r = run("convert " + test::fixture_dir() + "/hf_bin_f16 -o " + tmp.path("q.gguf") + " --type nope");
+  r = test::run_moss("convert " + test::fixture_dir() + "/hf_bin_f16 -o " + tmp.path("q.gguf") + " --type nope");
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.output, ::testing::HasSubstr("unknown type 'nope'"));
 }

@@ -49,16 +49,6 @@ std::vector<float> dequantized(const TensorView& t) {
   return out;
 }
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  const ::moss::test::ShellResult r = ::moss::test::run_moss(args);
-  return {r.code, r.output};
-}
-
 // The last `rows` rows of `moss logits` on the fixture prompt for `model`.
 std::vector<float> logits_of(const std::string& model, const std::string& out, size_t rows) {
   std::string ids;
@@ -66,7 +56,7 @@ std::vector<float> logits_of(const std::string& model, const std::string& out, s
     if (!ids.empty()) ids += ',';
     ids += std::to_string(id.get<int>());
   }
-  Result r = run("logits -m " + model + " -t 1 --ids " + ids + " --out " + out);
+  test::ShellResult r = test::run_moss("logits -m " + model + " -t 1 --ids " + ids + " --out " + out);
   EXPECT_EQ(r.code, 0) << r.output;
   const std::string bytes = test::read_file(out);
   std::vector<float> all(bytes.size() / sizeof(float));
@@ -131,7 +121,7 @@ TEST_P(GptqFolder, ExactGgufLogitsMatchReference) {
   const auto& f = expected()["folders"][GetParam()];
   ASSERT_GT(f["variant_a_max_abs_diff"].get<double>(), 2 * testing::kLogitTol);
   test::TempDir tmp;
-  Result r = run("convert " + folder(GetParam()) + " -o " + tmp.path("m.gguf") + " --type f32 -q");
+  test::ShellResult r = test::run_moss("convert " + folder(GetParam()) + " -o " + tmp.path("m.gguf") + " --type f32 -q");
   ASSERT_EQ(r.code, 0) << r.output;
   ModelFile g = open_model(tmp.path("m.gguf"));
   EXPECT_EQ(g.meta.get_string(keys::kRopeInvFreqVariant), "fp16");
@@ -147,7 +137,7 @@ TEST_P(GptqFolder, KeepGgufLogitsEqualFolderLogits) {
   ASSERT_TRUE(fs::exists(MOSS_BINARY)) << "build the moss executable first (target moss_cli)";
   const auto& f = expected()["folders"][GetParam()];
   test::TempDir tmp;
-  Result r = run("convert " + folder(GetParam()) + " -o " + tmp.path("m.gguf") + " --type keep -q");
+  test::ShellResult r = test::run_moss("convert " + folder(GetParam()) + " -o " + tmp.path("m.gguf") + " --type keep -q");
   ASSERT_EQ(r.code, 0) << r.output;
   ModelFile g = open_model(tmp.path("m.gguf"));
   for (const auto& [name, want] : f["canonical"].items())

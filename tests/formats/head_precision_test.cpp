@@ -108,29 +108,19 @@ TEST(HeadPrecision, KeepStillHonoursExplicitRoles) {
   EXPECT_FALSE(std::filesystem::exists(dir.path("y.gguf")));
 }
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  const ::moss::test::ShellResult r = ::moss::test::run_moss(args);
-  return {r.code, r.output};
-}
-
 // The CLI options end to end on a random tiny model: stored types as asked, and the quantized
 // embedding / f16 or q8_0 LM head load and produce finite logits of the right size.
 TEST(HeadPrecision, CliOptionsStoreAndRun) {
   ASSERT_TRUE(std::filesystem::exists(MOSS_BINARY)) << "build the moss executable first (target moss_cli)";
   TempDir tmp;
   const std::string ref = tmp.path("ref.gguf");
-  Result r = run("bench --make-model " + ref + " --shape tiny --type f16");
+  test::ShellResult r = test::run_moss("bench --make-model " + ref + " --shape tiny --type f16");
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string q = tmp.path("q.gguf");
-  r = run("quantize " + ref + " " + q + " --type q4_0 --embd-type q8_0 --output-type f16 -q");
+  r = test::run_moss("quantize " + ref + " " + q + " --type q4_0 --embd-type q8_0 --output-type f16 -q");
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string c = tmp.path("c.gguf");
-  r = run("convert " + ref + " -o " + c + " --type q4_0 --output-type q8_0 -q");
+  r = test::run_moss("convert " + ref + " -o " + c + " --type q4_0 --output-type q8_0 -q");
   ASSERT_EQ(r.code, 0) << r.output;
   {
     ModelFile m = open_model(q);
@@ -144,7 +134,7 @@ TEST(HeadPrecision, CliOptionsStoreAndRun) {
   }
   for (const std::string& model : {q, c}) {
     const std::string out = tmp.path("logits.f32");
-    r = run("logits -m " + model + " -t 1 --ids 1,2,3 --out " + out);
+    r = test::run_moss("logits -m " + model + " -t 1 --ids 1,2,3 --out " + out);
     ASSERT_EQ(r.code, 0) << r.output;
     const std::string bytes = test::read_file(out);
     ASSERT_EQ(bytes.size(), 3u * 512u * 4u);  // 3 positions x 512 vocabulary rows (shape tiny)
@@ -152,7 +142,7 @@ TEST(HeadPrecision, CliOptionsStoreAndRun) {
     std::memcpy(v.data(), bytes.data(), bytes.size());
     for (float x : v) ASSERT_TRUE(std::isfinite(x));
   }
-  r = run("quantize " + ref + " " + tmp.path("bad.gguf") + " --type q4_0 --output-type nope");
+  r = test::run_moss("quantize " + ref + " " + tmp.path("bad.gguf") + " --type q4_0 --output-type nope");
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.output, ::testing::HasSubstr("unknown type 'nope'"));
 }

@@ -3,6 +3,7 @@
 #include "plugins/text2image_plugin.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -204,8 +205,33 @@ TEST(Text2ImagePlaceholder, SavesAValidPngPerCall) {
   std::ifstream in(a.images[0].path, std::ios::binary);
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(image_mime_type(bytes), "image/png");
-  // 64x64 RGB rows with a filter byte each, stored uncompressed: the file is a little larger.
-  EXPECT_GT(bytes.size(), 64u * (64 * 3 + 1));
+  // Decode it as a PNG reader would: every chunk's CRC-32, IHDR 64x64 8-bit RGB, and an IDAT that
+  // inflates to 64 rows of a filter byte (0) plus 64 RGB pixels.
+  auto be32 = [&](size_t at) {
+    return uint32_t{bytes[at]} << 24 | uint32_t{bytes[at + 1]} << 16 | uint32_t{bytes[at + 2]} << 8 | bytes[at + 3];
+  };
+  std::vector<uint8_t> idat;
+  std::vector<std::string> types;
+  for (size_t at = 8; at + 12 <= bytes.size();) {
+    const uint32_t n = be32(at);
+    ASSERT_LE(at + 12 + n, bytes.size());
+    types.emplace_back(reinterpret_cast<const char*>(bytes.data() + at + 4), 4);
+    EXPECT_EQ(be32(at + 8 + n), static_cast<uint32_t>(crc32(0, bytes.data() + at + 4, 4 + n))) << types.back();
+    if (types.back() == "IHDR") {
+      EXPECT_EQ(be32(at + 8), 64u);
+      EXPECT_EQ(be32(at + 12), 64u);
+      EXPECT_EQ(bytes[at + 16], 8);  // bit depth
+      EXPECT_EQ(bytes[at + 17], 2);  // RGB
+    }
+    if (types.back() == "IDAT") idat.insert(idat.end(), bytes.begin() + at + 8, bytes.begin() + at + 8 + n);
+    at += 12 + n;
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"IHDR", "IDAT", "IEND"}));
+  std::vector<uint8_t> pixels(64 * (64 * 3 + 1) + 1);
+  uLongf got = pixels.size();
+  ASSERT_EQ(uncompress(pixels.data(), &got, idat.data(), idat.size()), Z_OK);
+  EXPECT_EQ(got, 64u * (64 * 3 + 1));
+  for (size_t row = 0; row < 64; ++row) EXPECT_EQ(pixels[row * (64 * 3 + 1)], 0) << row;
   EXPECT_EQ(plugin->format("a cat", a), "Text2Image(\"a cat\") => 'Image generated successfully.'");
   // An unwritable folder is a failure line, not an exception.
   auto bad = make_text2image_placeholder_plugin("/proc/moss-no-such-dir");
