@@ -176,6 +176,16 @@ void tile512(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_
     for (int r = 0; r < MX; ++r) y[r * ldy + j] = _mm512_reduce_add_ps(acc[j][r]);
 }
 
+// The decode GEMVs' last block of an odd block count: alone, in the low half (see tile512).
+template <class P, class Block>
+inline __m512 last_odd_block(const uint8_t* act, const ActLayout& L, const Block* w, int64_t b, __m512 acc) {
+  const __m256i wv = P::weights1(w, b);
+  const __m256i dot = _mm256_dpbusd_epi32(neg_bias_correction(wv), load256(act + 32 * b), wv);
+  const auto* dp = reinterpret_cast<const float*>(act + L.dp_off);
+  const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(P::scale(w, b)), _mm512_loadu_ps(dp + 8 * b));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(dot)), sc, acc);
+}
+
 // Decode (one activation row, one weight row): the same arithmetic as tile512<P, Block, 1, 1>, but
 // two block pairs per step into two accumulators, so consecutive pairs do not wait on each other's
 // FMA (one chain of dependent FMAs capped a core below its share of the memory bandwidth).
@@ -194,12 +204,7 @@ void gemv512(const uint8_t* act, const ActLayout& L, const uint8_t* w0, float* y
   int64_t b = 0;
   for (; b + 4 <= L.nb; b += 4) pair(b, acc0), pair(b + 2, acc1);
   if (b + 2 <= L.nb) pair(b, acc0), b += 2;
-  if (b < L.nb) {  // odd block count: the last block alone, in the low half (see tile512)
-    const __m256i wv = P::weights1(w, b);
-    const __m256i dot = _mm256_dpbusd_epi32(neg_bias_correction(wv), load256(act + 32 * b), wv);
-    const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(P::scale(w, b)), _mm512_loadu_ps(dp + 8 * b));
-    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(dot)), sc, acc1);
-  }
+  if (b < L.nb) acc1 = last_odd_block<P>(act, L, w, b, acc1);
   *y = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
@@ -232,12 +237,7 @@ void gemv512_q4_0(const uint8_t* act, const ActLayout& L, const uint8_t* w0, flo
   int64_t b = 0;
   for (; b + 4 <= L.nb; b += 4) pair(b, acc0), pair(b + 2, acc1);
   if (b + 2 <= L.nb) pair(b, acc0), b += 2;
-  if (b < L.nb) {  // odd block count: the last block alone, in the low half (see tile512)
-    const __m256i wv = PairQ4_0::weights1(w, b);
-    const __m256i dot = _mm256_dpbusd_epi32(neg_bias_correction(wv), load256(act + 32 * b), wv);
-    const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(PairQ4_0::scale(w, b)), _mm512_loadu_ps(dp + 8 * b));
-    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(dot)), sc, acc1);
-  }
+  if (b < L.nb) acc1 = last_odd_block<PairQ4_0>(act, L, w, b, acc1);
   *y = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 

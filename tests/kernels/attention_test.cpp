@@ -207,6 +207,29 @@ HalfCase make_half_case(std::mt19937& rng, int64_t P, int64_t T, int64_t E) {
 // An f16 cache gives exactly what an f32 cache holding the half-rounded values gives (the rows are
 // converted exactly, then the f32 arithmetic runs unchanged): same bits, on every instruction set,
 // threaded or not, and against the scalar reference.
+// attention() on every instruction set this CPU has and at 1, 2 and 3 threads gives exactly `want`
+// (one output vector per sequence).
+void expect_on_every_isa_and_thread_count(const std::vector<AttentionSeq>& seqs, int64_t H, int64_t D,
+                                          const std::vector<std::vector<float>>& want) {
+  const Isa saved = active_isa();
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    force_isa(isa);
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<std::vector<float>> got;
+      std::vector<AttentionSeq> run = seqs;
+      for (size_t i = 0; i < run.size(); ++i) {
+        got.emplace_back(want[i].size(), NAN);
+        run[i].out = got.back().data();
+      }
+      attention(run, H, D, pool);
+      EXPECT_EQ(got, want) << isa_name(isa) << " threads " << threads;
+    }
+  }
+  force_isa(saved);
+}
+
 TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) {
   const int64_t H = 5, D = 24, E = H * D;  // D = 24: the 16-wide conversions have a tail per head group
   std::mt19937 rng(13);
@@ -226,23 +249,7 @@ TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) {
   attention_reference(f32_seqs, H, D);
   attention_reference(f16_seqs, H, D);
   EXPECT_EQ(ref, want);
-  const Isa saved = active_isa();
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
-    if (!isa_supported(isa)) continue;
-    force_isa(isa);
-    for (int threads : {1, 2, 3}) {
-      ThreadPool pool(threads);
-      std::vector<std::vector<float>> got;
-      std::vector<AttentionSeq> seqs = f16_seqs;
-      for (size_t i = 0; i < cases.size(); ++i) {
-        got.emplace_back(want[i].size(), NAN);
-        seqs[i].out = got.back().data();
-      }
-      attention(seqs, H, D, pool);
-      EXPECT_EQ(got, want) << isa_name(isa) << " threads " << threads;
-    }
-  }
-  force_isa(saved);
+  expect_on_every_isa_and_thread_count(f16_seqs, H, D, want);
 }
 
 // A q8_0 cache (GGUF q8_0 blocks of 32 per row) gives exactly the f32 computation on its dequantized
@@ -289,23 +296,7 @@ TEST(AttentionQ8, EqualsF32CacheOfDequantizedValuesOnEveryIsa) {
   attention_reference(f32_seqs, H, D);
   attention_reference(q8_seqs, H, D);
   EXPECT_EQ(ref, want);
-  const Isa saved = active_isa();
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
-    if (!isa_supported(isa)) continue;
-    force_isa(isa);
-    for (int threads : {1, 2, 3}) {
-      ThreadPool pool(threads);
-      std::vector<std::vector<float>> got;
-      std::vector<AttentionSeq> seqs = q8_seqs;
-      for (size_t i = 0; i < cases.size(); ++i) {
-        got.emplace_back(want[i].size(), NAN);
-        seqs[i].out = got.back().data();
-      }
-      attention(seqs, H, D, pool);
-      EXPECT_EQ(got, want) << isa_name(isa) << " threads " << threads;
-    }
-  }
-  force_isa(saved);
+  expect_on_every_isa_and_thread_count(q8_seqs, H, D, want);
   // Heads of 16 elements are not whole blocks: refused before any work.
   ThreadPool pool(1);
   EXPECT_THROW(attention(q8_seqs, 12, 16, pool), Error);
