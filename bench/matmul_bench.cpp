@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <random>
+#include <span>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -24,7 +25,10 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
   std::mt19937 rng(1);
   std::normal_distribution<float> g(0.0f, 0.02f);
   const size_t rb = row_bytes(type, K);
-  std::vector<uint8_t> w(rb * static_cast<size_t>(N));
+  // 64-byte aligned, as tensors in a GGUF file written by moss (general.alignment 64) are
+  std::vector<uint8_t> storage(rb * static_cast<size_t>(N) + 64);
+  uint8_t* const wp = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+  const std::span<uint8_t> w(wp, rb * static_cast<size_t>(N));
   std::vector<float> row(static_cast<size_t>(K));
   for (int r = 0; r < 64; ++r) {
     for (auto& v : row) v = g(rng);

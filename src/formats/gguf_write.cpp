@@ -137,7 +137,7 @@ void write_gguf(const std::string& path, const ModelFile& model, const WeightTyp
   if (types.embedding) check_writable(*types.embedding);
   if (types.output) check_writable(*types.output);
   DType weight_type = types.weights;  // general.file_type: the bulk of the weights
-  const uint64_t alignment = kGgufDefaultAlignment;
+  const uint64_t alignment = kMossWriteAlignment;
 
   // Plan every tensor first so that all errors surface before a byte is written.
   std::vector<Plan> plans;

@@ -7,6 +7,7 @@ namespace moss {
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
+  bool avx512vbmi = false;  // byte permutes: an optional q4_0 path inside the Avx512 level
 };
 
 const CpuFeatures& cpu_features();

@@ -33,17 +33,21 @@ namespace {
 // ---- activation row layout: [K bytes q+128, padded to 64][pairs x 16 f32 scales][nb f32 d*sum(q)]
 // [K bytes q (signed)][nb x 8 int32: -8 * (sum of q over each 4-byte lane)], sections 64-byte aligned.
 // The last two serve the q4_0 decode GEMV (gemv512_q4_0), which multiplies unsigned nibbles by signed
-// activations and takes the -8 offset of q4_0 from the activation side. ----
+// activations and takes the -8 offset of q4_0 from the activation side.
+// When K % 128 == 0, a last section serves the whole-line q4_0 kernels (tile512_q4_0_lines): per group
+// of 4 blocks, 256 bytes: [64 x int8: elements 0..15 of each block][64 x int8: elements 16..31]
+// [16 x int32: -8 * (sum of lane l's 4 + 4 activation bytes)][16 x f32: d of block l / 4]. ----
 struct ActLayout {
   int64_t nb, pairs;
-  size_t dp_off, ds_off, xs_off, c8_off, bytes;
+  size_t dp_off, ds_off, xs_off, c8_off, q4g_off, bytes;
   explicit ActLayout(int64_t K) : nb(K / 32), pairs((K / 32 + 1) / 2) {
     const size_t kb = (static_cast<size_t>(K) + 63) / 64 * 64;
     dp_off = kb;
     ds_off = dp_off + static_cast<size_t>(pairs) * 64;
     xs_off = ds_off + (static_cast<size_t>(nb) * 4 + 63) / 64 * 64;
     c8_off = xs_off + kb;
-    bytes = c8_off + kb;
+    q4g_off = c8_off + kb;
+    bytes = q4g_off + (K % 128 == 0 ? static_cast<size_t>(nb / 4) * 256 : 0);
   }
 };
 
@@ -70,6 +74,19 @@ void quantize_act512(const float* x, uint8_t* row, int64_t K) {
                         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(lane_sums, 3)));
     _mm256_storeu_ps(dp + (b / 2) * 16 + (b % 2) * 8, _mm256_set1_ps(d));
     ds[b] = d * static_cast<float>(sum);
+    if (K % 128 == 0) {  // the whole-line q4_0 group layout (see ActLayout)
+      uint8_t* g = row + L.q4g_off + static_cast<size_t>(b / 4) * 256;
+      const int i = static_cast<int>(b % 4);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(g + 16 * i), _mm256_castsi256_si128(q8));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(g + 64 + 16 * i), _mm256_extracti128_si256(q8, 1));
+      _mm_storeu_ps(reinterpret_cast<float*>(g + 192) + 4 * i, _mm_set1_ps(d));
+      if (i == 3) {
+        const __m512i ones = _mm512_set1_epi8(1);
+        const __m512i sums = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(g)),
+                                                 ones, _mm512_loadu_si512(g + 64));
+        _mm512_storeu_si512(g + 128, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sums, 3)));
+      }
+    }
   }
 }
 
@@ -240,6 +257,102 @@ void gemv512_q4_0(const uint8_t* act, const ActLayout& L, const uint8_t* w0, flo
   if (b < L.nb) acc1 = last_odd_block<PairQ4_0>(act, L, w, b, acc1);
   *y = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
+
+// ---- q4_0 from whole, aligned cache lines (AVX512-VBMI byte permutes) ----
+// A q4_0 row of K % 1024 == 0 elements starting on a 64-byte boundary is a sequence of periods of 32
+// blocks = 576 bytes = 9 cache lines, and group g (blocks 4g..4g+3, 72 bytes at offset 72g) lies at
+// byte 8g of line g and ends within line g+1. So each group is two aligned line loads and one vpermt2b
+// (the 64 nibble bytes of its 4 blocks, 16 each) plus one vpermt2w (their 4 fp16 scales, 4 lanes each):
+// no load crosses a cache line, and one 512-bit register holds 128 weights instead of 64. Low nibbles
+// are elements 0..15 of each block and high nibbles 16..31, which the activation group layout (see
+// ActLayout) matches; two chained vpdpbusd (unsigned nibbles x signed activations, starting from
+// -8 * the lane's activation sum) give each lane the exact integer sum of (q - 8) * x over 8 elements,
+// lanes 4i..4i+3 belonging to block i. Per 128 weights and activation row this is 2 vpdpbusd, 1 convert,
+// 1 multiply and 1 FMA (the pair kernels above: twice that), and the unpacking per weight row is about
+// half of theirs.
+#pragma GCC push_options
+#pragma GCC target("avx512vbmi")
+struct Q4LineIndex {
+  __m512i qs[8], d[8];
+};
+const Q4LineIndex& q4_line_index() {
+  static const Q4LineIndex index = [] {
+    Q4LineIndex t;
+    for (int g = 0; g < 8; ++g) {
+      alignas(64) uint8_t qb[64];
+      alignas(64) uint16_t dw[32] = {};
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 16; ++j) qb[16 * i + j] = static_cast<uint8_t>(8 * g + 18 * i + 2 + j);
+      for (int k = 0; k < 16; ++k) dw[k] = static_cast<uint16_t>(4 * g + 9 * (k / 4));  // word of block k/4's d
+      t.qs[g] = _mm512_load_si512(qb);
+      t.d[g] = _mm512_load_si512(dw);
+    }
+    return t;
+  }();
+  return index;
+}
+
+// MX activation rows x NW weight rows; with a single pair (decode GEMV) alternate groups go to two
+// accumulators so consecutive FMAs do not wait on each other.
+template <int MX, int NW>
+void tile512_q4_0_lines(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_t* w0, size_t wrow,
+                        float* y, int64_t ldy) {
+  const Q4LineIndex& ix = q4_line_index();
+  constexpr int A = MX * NW == 1 ? 2 : 1;
+  __m512 acc[NW][MX][A];
+  for (int j = 0; j < NW; ++j)
+    for (int r = 0; r < MX; ++r)
+      for (int a = 0; a < A; ++a) acc[j][r][a] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const int64_t periods = L.nb / 32;
+  for (int64_t p = 0; p < periods; ++p) {
+    const uint8_t* wl[NW];
+    for (int j = 0; j < NW; ++j) {
+      wl[j] = w0 + j * wrow + 576 * p;
+      _mm_prefetch(reinterpret_cast<const char*>(wl[j]) + 512 + kWeightPrefetch, _MM_HINT_T0);
+    }
+    const uint8_t* xg = act + L.q4g_off + 8 * 256 * p;
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) {
+      __m512i lo[NW], hi[NW];
+      __m512 dw[NW];
+      for (int j = 0; j < NW; ++j) {
+        _mm_prefetch(reinterpret_cast<const char*>(wl[j]) + 64 * g + kWeightPrefetch, _MM_HINT_T0);
+        const __m512i a = _mm512_load_si512(wl[j] + 64 * g), b = _mm512_load_si512(wl[j] + 64 * g + 64);
+        const __m512i q = _mm512_permutex2var_epi8(a, ix.qs[g], b);
+        lo[j] = _mm512_and_si512(q, low4);
+        hi[j] = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+        dw[j] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(a, ix.d[g], b)));
+      }
+      for (int r = 0; r < MX; ++r) {
+        const uint8_t* xr = xg + 256 * g + r * stride;
+        const __m512i xlo = _mm512_loadu_si512(xr), xhi = _mm512_loadu_si512(xr + 64);
+        const __m512i c8 = _mm512_loadu_si512(xr + 128);
+        const __m512 dx = _mm512_loadu_ps(xr + 192);
+        for (int j = 0; j < NW; ++j) {
+          const __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(c8, lo[j], xlo), hi[j], xhi);
+          __m512& s = acc[j][r][g % A];
+          s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[j], dx), s);
+        }
+      }
+    }
+  }
+  for (int j = 0; j < NW; ++j)
+    for (int r = 0; r < MX; ++r) {
+      __m512 s = acc[j][r][0];
+      for (int a = 1; a < A; ++a) s = _mm512_add_ps(s, acc[j][r][a]);
+      y[r * ldy + j] = _mm512_reduce_add_ps(s);
+    }
+}
+#pragma GCC pop_options
+
+template <int MX, int NW>
+struct TQ4_0Lines {
+  static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
+                  int64_t ldy) {
+    tile512_q4_0_lines<MX, NW>(a, s, L, w, wrow, y, ldy);
+  }
+};
 
 template <int MX, int NW>
 void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_t* w0, size_t wrow, float* y,
@@ -436,15 +549,28 @@ void gemm512_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64
   }
 }
 
+// q4_0: the whole-line kernels where the CPU has VBMI and the rows fit their period layout.
+void gemm512_q4_0(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1,
+                  float* y, int64_t ldy) {
+  if (avx512_q4_0_whole_lines(w, K))
+    gemm512<TQ4_0Lines, sizeof(BlockQ4_0), 32>(act, stride, m, w, K, n0, n1, y, ldy);
+  else
+    gemm512<TQ4_0, sizeof(BlockQ4_0), 32>(act, stride, m, w, K, n0, n1, y, ldy);
+}
+
 const MatmulKernels kTable512{act_bytes512,
                               quantize_act512,
                               gemm512<TQ8_0, sizeof(BlockQ8_0), 32>,
-                              gemm512<TQ4_0, sizeof(BlockQ4_0), 32>,
+                              gemm512_q4_0,
                               gemm512<TQ4_K, sizeof(BlockQ4_K), 256>,
                               gemm512_float<Load16F32>,
                               gemm512_float<Load16F16>,
                               gemm512_float<Load16BF16>};
 
 }  // namespace
+bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K) {
+  static const bool vbmi = cpu_features().avx512vbmi;
+  return vbmi && K % 1024 == 0 && reinterpret_cast<uintptr_t>(w) % 64 == 0;
+}
 const MatmulKernels& matmul_kernels_avx512() { return kTable512; }
 }  // namespace moss

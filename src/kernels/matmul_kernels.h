@@ -36,6 +36,11 @@ struct MatmulKernels {
   FloatGemm f32, f16, bf16;
 };
 
+// Whether the AVX-512 table's q4_0 GEMM uses its whole-cache-line kernels for a weight matrix at w
+// with rows of K elements: the CPU has VBMI, K % 1024 == 0 and w is 64-byte aligned (rows are then
+// aligned too). Otherwise it uses the block-pair kernels; both compute the same integer block sums.
+bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K);
+
 const MatmulKernels& matmul_kernels_scalar();
 const MatmulKernels& matmul_kernels_avx2();
 const MatmulKernels& matmul_kernels_avx512();

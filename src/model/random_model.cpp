@@ -146,8 +146,8 @@ struct GgufOut {
     }
   }
   void pad(uint64_t at) {
-    static const char zeros[32] = {};
-    raw(zeros, (32 - at % 32) % 32);
+    static const char zeros[kMossWriteAlignment] = {};
+    raw(zeros, (kMossWriteAlignment - at % kMossWriteAlignment) % kMossWriteAlignment);
   }
 };
 
@@ -217,7 +217,7 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
   auto add = [&](const std::string& name, std::vector<int64_t> shape, DType t) {
     const uint64_t nb = row_bytes(t, shape.back()) * static_cast<uint64_t>(shape.size() == 2 ? shape[0] : 1);
     ts.push_back({name, std::move(shape), t, nb, off});
-    off += (nb + 31) / 32 * 32;
+    off += (nb + kMossWriteAlignment - 1) / kMossWriteAlignment * kMossWriteAlignment;
   };
   const int64_t E = s.n_embd, F = s.n_inner, V = s.vocab;
   add("token_embd.weight", {V, E}, wt);
@@ -240,7 +240,7 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
   Metadata meta;
   meta.set(keys::kArchitecture, MetaValue::str("moss"));
   meta.set(keys::kName, MetaValue::str(std::string("moss-bench-random-") + s.name));
-  meta.set(keys::kAlignment, MetaValue::u32(32));
+  meta.set(keys::kAlignment, MetaValue::u32(static_cast<uint32_t>(kMossWriteAlignment)));
   meta.set(keys::kFileType, MetaValue::u32(gguf_file_type(wt)));
   if (dtype_traits(wt).quantized) meta.set(keys::kQuantVersion, MetaValue::u32(2));
   meta.set(keys::kContextLength, MetaValue::u32(static_cast<uint32_t>(s.n_ctx)));
@@ -291,7 +291,7 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
       }
       o.raw(buf.data(), buf.size());
       o.pad(t.nbytes);
-      written += (t.nbytes + 31) / 32 * 32;
+      written += (t.nbytes + kMossWriteAlignment - 1) / kMossWriteAlignment * kMossWriteAlignment;
       if (progress) progress(written, off);
     }
     if (std::fflush(o.f) != 0) fail("cannot write ", tmp, ": disk full or I/O error");

@@ -8,6 +8,7 @@
 #include <cfloat>
 #include <cmath>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "kernels/matmul_kernels.h"
@@ -25,11 +26,13 @@ constexpr float kEps = FLT_EPSILON / 2;  // unit roundoff of f32
 struct Case {
   DType type;
   int64_t m, n, k;
+  size_t misalign = 0;  // weight bytes start this far past a 64-byte boundary
 };
 
 struct Data {
   std::vector<float> x, wf, bias;
-  std::vector<uint8_t> w;
+  std::vector<uint8_t> storage;
+  std::span<uint8_t> w;
   WeightMatrix wm;
 };
 
@@ -45,7 +48,9 @@ Data make(const Case& c, uint32_t seed) {
   for (auto& v : d.bias) v = g(rng);
   if (c.m > 1) d.x[3] = 20.0f;  // an outlier in one activation block
   const size_t rb = row_bytes(c.type, c.k);
-  d.w.resize(rb * static_cast<size_t>(c.n));
+  d.storage.resize(rb * static_cast<size_t>(c.n) + 64 + c.misalign);
+  const size_t to64 = (64 - reinterpret_cast<uintptr_t>(d.storage.data()) % 64) % 64;
+  d.w = std::span<uint8_t>(d.storage.data() + to64 + c.misalign, rb * static_cast<size_t>(c.n));
   for (int64_t r = 0; r < c.n; ++r) quantize_row(c.type, d.wf.data() + r * c.k, d.w.data() + r * rb, c.k);
   d.wm = WeightMatrix{d.w.data(), c.type, c.n, c.k};
   return d;
@@ -124,6 +129,17 @@ const Case kCases[] = {
     {DType::Q4_0, 1, 5, 96},
     {DType::Q8_0, 1, 5, 96},
     {DType::Q4_0, 1, 3, 2048},
+    // q4_0 rows of whole 32-block periods on 64-byte boundaries: the AVX-512 whole-line kernels
+    // (where the CPU has VBMI), as decode GEMV, every tile height and two periods per row; then the
+    // same shapes 32 bytes off a line boundary, which must take the pair kernels
+    {DType::Q4_0, 1, 9, 1024},
+    {DType::Q4_0, 1, 4, 2048},
+    {DType::Q4_0, 3, 5, 1024},
+    {DType::Q4_0, 4, 6, 1024},
+    {DType::Q4_0, 8, 5, 2048},
+    {DType::Q4_0, 13, 3, 1024},
+    {DType::Q4_0, 1, 3, 1024, 32},
+    {DType::Q4_0, 8, 3, 1024, 32},
     {DType::F32, 1, 13, 300},
     {DType::F32, 5, 16, 64},
     {DType::F16, 1, 37, 256},
@@ -223,6 +239,17 @@ TEST(Matmul, ThreadedDispatchIsExact) {
         ASSERT_EQ(got[j], want[j]) << dtype_name(c.type) << " threads=" << threads;
     }
   }
+}
+
+// The whole-line q4_0 kernels are chosen exactly where their layout holds, so the cases above cover them.
+TEST(Matmul, Q4_0WholeLineKernelsApplyToAlignedPeriodRows) {
+  if (!isa_supported(Isa::Avx512) || !cpu_features().avx512vbmi) GTEST_SKIP() << "no AVX-512 VBMI on this CPU";
+  alignas(64) static uint8_t w[64 + 32];
+  EXPECT_TRUE(avx512_q4_0_whole_lines(w, 1024));
+  EXPECT_TRUE(avx512_q4_0_whole_lines(w, 2048));
+  EXPECT_FALSE(avx512_q4_0_whole_lines(w + 32, 1024));
+  EXPECT_FALSE(avx512_q4_0_whole_lines(w, 512));
+  EXPECT_FALSE(avx512_q4_0_whole_lines(w, 1024 + 128));
 }
 
 TEST(Matmul, LargeRowCountUsesAllChunks) {
