@@ -4,8 +4,11 @@
 // streams / the wall time from the first streamed token to the last finished stream), per-stream
 // rates and time to first token. It also measures time to first token of a follow-up turn whose
 // conversation is cached in the engine vs a cold one that must be rebuilt from its history.
+// The levels are measured in --rounds rounds (default 3), each round visiting every level once, and
+// each level reports the median of its rounds: on a shared machine the memory bandwidth drifts
+// between runs, and interleaved rounds with medians keep one slow moment from deciding a ratio.
 // Usage: node bench/loadgen.mjs --url http://127.0.0.1:8080 --admin-key KEY [--streams 1,4,8]
-//        [--max-tokens 64] [--prompt TEXT] [--json]
+//        [--max-tokens 64] [--rounds 3] [--prompt TEXT] [--json]
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
@@ -13,6 +16,7 @@ const base = args.url || 'http://127.0.0.1:8080';
 const adminKey = args['admin-key'];
 const levels = (args.streams || '1,4,8').split(',').map(Number);
 const maxTokens = Number(args['max-tokens'] || 64);
+const rounds = Math.max(1, Math.min(10, Number(args.rounds || 3)));
 const prompt = args.prompt || 'Please write a long story about a robot who learns to paint.';
 if (!adminKey) throw new Error('--admin-key is required (moss user add NAME --admin prints one)');
 if (!/^http:\/\/(127\.|localhost|\[::1\])/.test(base)) throw new Error('loopback targets only');
@@ -68,10 +72,9 @@ async function makeUsers(n) {
   return keys;
 }
 
-const results = { levels: [] };
-const health = await call('GET', '/health', adminKey);
-console.log(`model ${health.model}, max_tokens ${maxTokens}`);
-for (const n of levels) {
+// One measurement of n concurrent streams: fresh users and conversations, a warm-up turn, then the
+// measured follow-up turns.
+async function measureLevel(n) {
   const keys = await makeUsers(n);
   const convs = await Promise.all(keys.map((k) => call('POST', '/api/conversations', k, { title: 'load' })));
   // Warm-up turn (1 token): the meta instruction and the first prompt are prefilled and cached, so
@@ -81,20 +84,50 @@ for (const n of levels) {
   const firstToken = Math.min(...runs.map((r) => r.first));
   const lastEnd = Math.max(...runs.map((r) => r.end));
   const tokens = runs.reduce((s, r) => s + r.tokens, 0);
-  const aggregate = tokens / ((lastEnd - firstToken) / 1000);
   const perStream = runs.map((r) => r.tokens / ((r.end - r.first) / 1000));
   const ttft = runs.map((r) => r.first - r.start);
-  const level = {
+  return {
     streams: n,
     completion_tokens: tokens,
-    aggregate_tok_s: aggregate,
+    aggregate_tok_s: tokens / ((lastEnd - firstToken) / 1000),
     mean_stream_tok_s: perStream.reduce((a, b) => a + b, 0) / n,
     mean_ttft_ms: ttft.reduce((a, b) => a + b, 0) / n,
   };
+}
+
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+const results = { rounds, levels: [] };
+const health = await call('GET', '/health', adminKey);
+console.log(`model ${health.model}, max_tokens ${maxTokens}, ${rounds} round(s)`);
+const samples = new Map(levels.map((n) => [n, []]));
+for (let r = 0; r < rounds; r++)
+  for (const n of levels) {
+    const m = await measureLevel(n);
+    samples.get(n).push(m);
+    console.log(
+      `round ${r + 1}, ${n} stream(s): ${m.completion_tokens} tokens, aggregate ${m.aggregate_tok_s.toFixed(1)} tok/s, ` +
+        `per stream ${m.mean_stream_tok_s.toFixed(1)} tok/s, mean time to first token ${m.mean_ttft_ms.toFixed(0)} ms`,
+    );
+  }
+for (const n of levels) {
+  const ms = samples.get(n);
+  const level = {
+    streams: n,
+    completion_tokens: median(ms.map((m) => m.completion_tokens)),
+    aggregate_tok_s: median(ms.map((m) => m.aggregate_tok_s)),
+    aggregate_tok_s_rounds: ms.map((m) => m.aggregate_tok_s),
+    mean_stream_tok_s: median(ms.map((m) => m.mean_stream_tok_s)),
+    mean_ttft_ms: median(ms.map((m) => m.mean_ttft_ms)),
+  };
   results.levels.push(level);
   console.log(
-    `${n} stream(s): ${tokens} tokens, aggregate ${aggregate.toFixed(1)} tok/s, ` +
-      `per stream ${level.mean_stream_tok_s.toFixed(1)} tok/s, mean time to first token ${level.mean_ttft_ms.toFixed(0)} ms`,
+    `${n} stream(s), median of ${rounds}: aggregate ${level.aggregate_tok_s.toFixed(1)} tok/s ` +
+      `(rounds: ${level.aggregate_tok_s_rounds.map((x) => x.toFixed(1)).join(', ')}), per stream ` +
+      `${level.mean_stream_tok_s.toFixed(1)} tok/s, mean time to first token ${level.mean_ttft_ms.toFixed(0)} ms`,
   );
 }
 const one = results.levels.find((l) => l.streams === 1);

@@ -30,14 +30,14 @@ typedef uint64_t V8u __attribute__((vector_size(64)));
 typedef float V8f __attribute__((vector_size(32)));
 
 template <class T, class U>
-inline T bits_to_double(U u) {
+[[gnu::always_inline]] inline T bits_to_double(U u) {
   if constexpr (std::is_same_v<T, double>)
     return std::bit_cast<double>(u);
   else
     return (T)u;  // a cast between vector types of one size reinterprets the bits
 }
 template <class U, class T>
-inline U double_to_bits(T d) {
+[[gnu::always_inline]] inline U double_to_bits(T d) {
   if constexpr (std::is_same_v<T, double>)
     return std::bit_cast<uint64_t>(d);
   else
@@ -46,7 +46,7 @@ inline U double_to_bits(T d) {
 
 // exp(y) for y in [0, 40]: relative error below 1e-15.
 template <class T, class U>
-inline T exp_0_40(T y) {
+[[gnu::always_inline]] inline T exp_0_40(T y) {
   constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471805598903, kLn2Lo = 5.497923018708371e-14;
   constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer in the low bits
   const T k = y * kLog2e + kRound;
@@ -70,7 +70,7 @@ inline T exp_0_40(T y) {
 
 // tanh(u) for u of either sign, from a = min(|u|, 20) (tanh(20) rounds to 1 in double).
 template <class T, class U>
-inline T tanh_abs(T a) {
+[[gnu::always_inline]] inline T tanh_abs(T a) {
   return 1.0 - 2.0 / (exp_0_40<T, U>(2.0 * a) + 1.0);
 }
 
@@ -78,8 +78,9 @@ constexpr float kSqrt2OverPi = 0.7978845608028654f;
 
 inline float u_of(float x) { return kSqrt2OverPi * (x + 0.044715f * x * x * x); }
 
-// 8 values at once: the scalar gelu_new below, lane by lane.
-inline void gelu8(float* x) {
+// 8 values at once: the scalar gelu_new below, lane by lane. Always inlined (with its helpers), so
+// that each version of gelu_new_range compiles it for its own instruction set.
+[[gnu::always_inline]] inline void gelu8(float* x) {
   V8f xv;
   std::memcpy(&xv, x, sizeof xv);
   const V8f u = kSqrt2OverPi * (xv + 0.044715f * xv * xv * xv);
