@@ -348,7 +348,6 @@ void tile512_q4_0_lines(const uint8_t* act, size_t stride, const ActLayout& L, c
 
 template <int MX, int NW>
 struct TQ4_0Lines {
-  static constexpr bool kTwoWeightRows = false;
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
     tile512_q4_0_lines<MX, NW>(a, s, L, w, wrow, y, ldy);
@@ -416,7 +415,6 @@ void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const u
 
 template <int MX, int NW>
 struct TQ8_0 {
-  static constexpr bool kTwoWeightRows = true;
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
     if constexpr (MX == 1 && NW == 1)
@@ -427,7 +425,6 @@ struct TQ8_0 {
 };
 template <int MX, int NW>
 struct TQ4_0 {
-  static constexpr bool kTwoWeightRows = true;
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
     if constexpr (MX == 1 && NW == 1)
@@ -438,7 +435,6 @@ struct TQ4_0 {
 };
 template <int MX, int NW>
 struct TQ4_K {
-  static constexpr bool kTwoWeightRows = true;
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
     // NW = 2 in one tile would need 32 accumulators at MX = 8 (acc + mins) and spill: one row at a time.
@@ -460,9 +456,7 @@ void gemm512(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int
     // Two weight rows per tile for 8 activation rows (and for prefill's 4-row remainder); with 4..7
     // rows, two interleaved weight streams from DRAM were slower than one (batched decode of 4
     // sequences: 126 vs 141 tok/s), as for m < 4.
-    // The whole-line q4_0 tiles (kTwoWeightRows false) do better with one: at 8 rows, 1 weight row
-    // gave 700-737 GFLOP/s on 2 threads against 567-586 for 2 (matrix in L3, bench_matmul).
-    if constexpr (MX >= 4 && Tile<MX, 1>::kTwoWeightRows)
+    if constexpr (MX >= 4)
       if (MX == 8 || m >= 16)
         for (; n + 2 <= n1; n += 2) Tile<MX, 2>::run(act + i * stride, stride, L, w + rb * n, rb, y + i * ldy + n, ldy);
     for (; n < n1; ++n) Tile<MX, 1>::run(act + i * stride, stride, L, w + rb * n, rb, y + i * ldy + n, ldy);
