@@ -26,8 +26,8 @@ KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
   if (capacity_ <= 0 || capacity_ > config.n_ctx)
     fail("KV cache capacity ", capacity_, " is outside 1..", config.n_ctx, " (the context length)");
   const size_t n = bytes_reserved() / 2;
-  k_.reset(new uint8_t[n]);  // default-initialised: pages are committed as positions are written
-  v_.reset(new uint8_t[n]);
+  k_ = allocate_huge_pages(n);  // pages are committed as positions are written
+  v_ = allocate_huge_pages(n);
 }
 
 void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) {

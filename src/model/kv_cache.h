@@ -3,7 +3,8 @@
 // one layer are contiguous and a new token's row is written with one store. The element type is
 // float32 (the default: bit-exact with the reference) or IEEE half (DType::F16: half the memory and
 // half the bytes attention reads per step; values are rounded to nearest even when stored, see
-// kernels/attention.h). Memory is reserved but not touched up front (the full 2048-position cache of
+// kernels/attention.h). Memory is reserved but not touched up front (huge pages where the OS grants
+// them: util/huge_pages.h) (the full 2048-position cache of
 // MOSS-003 is 3.4 GB in f32, 1.7 GB in f16: 34 layers x 2 x 6144 elements per position); move-only.
 #pragma once
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "model/config.h"
 #include "tensor/dtype.h"
+#include "util/huge_pages.h"
 
 namespace moss {
 
@@ -59,7 +61,7 @@ class KvCache {
   int64_t n_layer_ = 0, n_embd_ = 0, capacity_ = 0, n_past_ = 0;
   DType type_ = DType::F32;
   size_t row_bytes_ = 0;  // one K or V row of n_embd elements of type_
-  std::unique_ptr<uint8_t[]> k_, v_;  // uninitialised: only positions < size() are ever read
+  HugePageBuffer k_, v_;  // only positions < size() are ever read
 };
 
 }  // namespace moss

@@ -1,0 +1,23 @@
+// Large buffers that kernels stream through (the KV cache): anonymous mappings with MADV_HUGEPAGE.
+// With transparent huge pages in "madvise" mode (Debian's default) a plain new[] gets 4 KiB pages,
+// and attention, which reads one cache row per position with rows 4 KiB or more apart, then takes a
+// TLB miss on nearly every row. Pages are still committed only when first written, but in 2 MiB
+// steps where the kernel grants huge pages. Falls back to 4 KiB pages silently if it does not.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace moss {
+
+struct HugePageDeleter {
+  size_t bytes = 0;
+  void operator()(uint8_t* p) const;
+};
+using HugePageBuffer = std::unique_ptr<uint8_t[], HugePageDeleter>;
+
+// An uninitialised (zero-filled on first touch) buffer of `bytes`, 2 MiB aligned; throws moss::Error
+// when the address space is exhausted.
+HugePageBuffer allocate_huge_pages(size_t bytes);
+
+}  // namespace moss
