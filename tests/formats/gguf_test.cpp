@@ -73,7 +73,9 @@ TEST(Gguf, RoundTripF32KeepsBytesShapesAndMetadata) {
   ASSERT_EQ(nested->array.size(), 2u);
   EXPECT_EQ(nested->array[0].array[1].f, -2.0);
   EXPECT_EQ(back.meta.get_int(keys::kFileType), 0);
-  EXPECT_EQ(back.meta.get_int(keys::kAlignment), 32);
+  EXPECT_EQ(back.meta.get_int(keys::kAlignment), static_cast<int64_t>(kMossWriteAlignment));
+  for (const TensorView& t : back.tensors.all())  // tensors start on cache lines (the file is mapped)
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data) % kMossWriteAlignment, 0u) << t.name;
   EXPECT_FALSE(back.meta.has(keys::kQuantVersion));
 
   // Writing what was read gives the identical file.

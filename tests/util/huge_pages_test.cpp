@@ -1,0 +1,29 @@
+// allocate_huge_pages: 2 MiB aligned, zero on first touch, writable end to end, empty for 0 bytes.
+#include "util/huge_pages.h"
+
+#include <gtest/gtest.h>
+
+namespace moss {
+namespace {
+
+TEST(HugePages, AlignedZeroedWritableBuffer) {
+  const size_t n = (size_t{5} << 20) + 123;  // not a whole number of huge pages
+  HugePageBuffer b = allocate_huge_pages(n);
+  ASSERT_NE(b.get(), nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.get()) % (size_t{2} << 20), 0u);
+  EXPECT_EQ(b.get_deleter().bytes, size_t{6} << 20);  // rounded up to whole huge pages
+  EXPECT_EQ(b[0], 0);
+  EXPECT_EQ(b[n - 1], 0);
+  for (size_t i = 0; i < n; i += 4096) b[i] = static_cast<uint8_t>(i / 4096);
+  b[n - 1] = 7;
+  EXPECT_EQ(b[4096 * 300], static_cast<uint8_t>(300));
+  EXPECT_EQ(b[n - 1], 7);
+}
+
+TEST(HugePages, ZeroBytesIsEmpty) {
+  HugePageBuffer b = allocate_huge_pages(0);
+  EXPECT_EQ(b.get(), nullptr);
+}
+
+}  // namespace
+}  // namespace moss
