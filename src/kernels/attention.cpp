@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/attention_kernels.h"
+#include "kernels/softmax.h"
 #include "tensor/convert.h"
 #include "util/error.h"
 #include "util/half.h"
@@ -24,7 +25,7 @@ void to_f32_scalar(const uint16_t* src, float* dst, int64_t n) {
 void to_f16_scalar(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
 }
-constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr, nullptr, nullptr};
+constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 void check_kv_type(DType t) {
   if (!kv_type_supported(t)) fail("KV cache element type ", dtype_name(t), " is not supported (f32, f16 or q8_0)");
@@ -80,6 +81,8 @@ class RowReader {
     return buf_.data();
   }
   const void* raw(int64_t j) const { return base_ + static_cast<size_t>(j) * row_bytes_; }
+  size_t stride_bytes() const { return row_bytes_; }
+  DType type() const { return type_; }
   bool f16() const { return type_ == DType::F16; }
   // Whether the fused row kernels (dots / axpy) can read these rows: f32 and f16 only.
   bool fused() const { return type_ != DType::Q8_0; }
@@ -116,10 +119,21 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
   const bool fused = keys.fused();
   if ((ak.dots || ak.dots_q8) && static_cast<int64_t>(scratch.dots.size()) < G)
     scratch.dots.resize(static_cast<size_t>(G));
+  // The whole-range kernels need whole 16-lane vectors per head (whole blocks for q8_0).
+  const bool ranges = ak.score_rows && ak.weigh_rows && head_dim % 16 == 0 &&
+                      (s.kv_type != DType::Q8_0 || head_dim % 32 == 0);
   for (int64_t t = 0; t < s.n_new; ++t) {
     const int64_t n_keys = s.n_past + t + 1;  // causal: positions 0..P+t
     if (static_cast<int64_t>(scores.size()) < G * n_keys) scores.resize(static_cast<size_t>(G * n_keys));
     float* sc = scores.data();  // [G][n_keys]
+    const float* qt = s.q + t * s.q_stride + h0 * head_dim;
+    if (ranges) {
+      float* out = s.out + t * s.out_stride + h0 * head_dim;
+      ak.score_rows(qt, keys.raw(0), keys.stride_bytes(), n_keys, keys.type(), G, head_dim, scale, sc, n_keys);
+      for (int64_t g = 0; g < G; ++g) softmax_inplace(sc + g * n_keys, n_keys);
+      ak.weigh_rows(sc, n_keys, values.raw(0), values.stride_bytes(), n_keys, values.type(), G, head_dim, out);
+      continue;
+    }
     for (int64_t j = 0; j < n_keys; ++j) {
       if (j + kAhead < n_keys) keys.prefetch(j + kAhead);
       const float* q = s.q + t * s.q_stride + h0 * head_dim;
@@ -136,18 +150,7 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
       const float* k = keys.row(j);  // heads h0..h1-1
       for (int64_t g = 0; g < G; ++g) sc[g * n_keys + j] = dot(q + g * head_dim, k + g * head_dim, head_dim) / scale;
     }
-    for (int64_t g = 0; g < G; ++g) {
-      float* row = sc + g * n_keys;
-      float max_score = -INFINITY;
-      for (int64_t j = 0; j < n_keys; ++j)
-        if (row[j] > max_score) max_score = row[j];
-      float sum = 0.0f;
-      for (int64_t j = 0; j < n_keys; ++j) {
-        row[j] = std::exp(row[j] - max_score);
-        sum += row[j];
-      }
-      for (int64_t j = 0; j < n_keys; ++j) row[j] = row[j] / sum;  // the probabilities
-    }
+    for (int64_t g = 0; g < G; ++g) softmax_inplace(sc + g * n_keys, n_keys);  // the probabilities
     float* out = s.out + t * s.out_stride + h0 * head_dim;
     for (int64_t d = 0; d < G * head_dim; ++d) out[d] = 0.0f;
     for (int64_t j = 0; j < n_keys; ++j) {

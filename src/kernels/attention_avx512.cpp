@@ -11,6 +11,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/attention_kernels.h"
 #include "tensor/quant_blocks.h"
 
@@ -135,7 +137,114 @@ void axpy_q8_512(const float* p, int64_t p_stride, const void* row, int64_t G, i
   }
 }
 
-constexpr AttentionKernels kTable{to_f32_avx512, to_f16_avx512, dots512, axpy512, dots_q8_512, axpy_q8_512};
+// ---- whole-range forms (attention_kernels.h: score_rows / weigh_rows) ----
+// 16 elements of a row from element i on (a multiple of 16), for each cache element type.
+struct RowF32 {
+  static __m512 load(const uint8_t* row, int64_t i) { return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i); }
+  static constexpr size_t kBytes16 = 64;  // bytes of 16 elements (for prefetching)
+};
+struct RowF16 {
+  static __m512 load(const uint8_t* row, int64_t i) { return load_row<true>(row, i); }
+  static constexpr size_t kBytes16 = 32;
+};
+struct RowQ8 {
+  static __m512 load(const uint8_t* row, int64_t i) { return load_q8(row, i); }
+  static constexpr size_t kBytes16 = 17;
+};
+
+// The portable reduction of the 16 lanes (8, 4, 2, 1 apart, lane i += lane i + w), in registers.
+inline float reduce_lanes(__m512 v) {
+  v = add(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 2, 3, 2)));  // lanes 0..7 += lanes 8..15
+  v = add(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 1, 1, 1)));  // lanes 0..3 += lanes 4..7
+  v = add(v, _mm512_permute_ps(v, _MM_SHUFFLE(3, 2, 3, 2)));        // lanes 0, 1 += lanes 2, 3
+  v = add(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 1, 1, 1)));        // lane 0 += lane 1
+  return _mm512_cvtss_f32(v);
+}
+
+// Rows are fetched this many rows ahead (they are read once each, a cache row apart).
+constexpr int64_t kRowsAhead = 4;
+inline void prefetch_span(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + i, _MM_HINT_T0);
+}
+
+template <class Row>
+void score_rows_impl(const float* q, const uint8_t* rows, size_t row_bytes, int64_t n, int64_t G, int64_t D,
+                     float scale, float* out, int64_t out_stride) {
+  const size_t span = static_cast<size_t>(G * D / 16) * Row::kBytes16;
+  for (int64_t j = 0; j < n; ++j) {
+    const uint8_t* row = rows + static_cast<size_t>(j) * row_bytes;
+    if (j + kRowsAhead < n) prefetch_span(row + kRowsAhead * row_bytes, span);
+    int64_t g = 0;
+    for (; g + 4 <= G; g += 4) {  // four heads' chains side by side
+      __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+      for (int64_t d = 0; d < D; d += 16)
+        for (int h = 0; h < 4; ++h)
+          acc[h] = add(acc[h], mul(_mm512_loadu_ps(q + (g + h) * D + d), Row::load(row, (g + h) * D + d)));
+      for (int h = 0; h < 4; ++h) out[(g + h) * out_stride + j] = reduce_lanes(acc[h]) / scale;
+    }
+    for (; g < G; ++g) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t d = 0; d < D; d += 16) acc = add(acc, mul(_mm512_loadu_ps(q + g * D + d), Row::load(row, g * D + d)));
+      out[g * out_stride + j] = reduce_lanes(acc) / scale;
+    }
+  }
+}
+
+// Up to 16 vectors (256 elements) of the heads' output stay in registers while all n rows pass;
+// element e belongs to head e / D, whose weight for row j is p[head * p_stride + j].
+template <class Row>
+void weigh_rows_impl(const float* p, int64_t p_stride, const uint8_t* rows, size_t row_bytes, int64_t n, int64_t G,
+                     int64_t D, float* out) {
+  constexpr int64_t kChunk = 16;
+  const int64_t vectors = G * D / 16;
+  for (int64_t v0 = 0; v0 < vectors; v0 += kChunk) {
+    const int64_t c = std::min(kChunk, vectors - v0);
+    __m512 acc[kChunk];
+    const float* pw[kChunk];  // each vector's head's weights
+    for (int64_t v = 0; v < kChunk; ++v) {
+      acc[v] = _mm512_setzero_ps();
+      pw[v] = p + ((v0 + std::min(v, c - 1)) * 16 / D) * p_stride;
+    }
+    const size_t span = static_cast<size_t>(c) * Row::kBytes16, first = static_cast<size_t>(v0) * Row::kBytes16;
+    for (int64_t j = 0; j < n; ++j) {
+      const uint8_t* row = rows + static_cast<size_t>(j) * row_bytes;
+      if (j + kRowsAhead < n) prefetch_span(row + kRowsAhead * row_bytes + first, span);
+      if (c == kChunk) {
+#pragma GCC unroll 16
+        for (int64_t v = 0; v < kChunk; ++v)
+          acc[v] = add(acc[v], mul(_mm512_set1_ps(pw[v][j]), Row::load(row, (v0 + v) * 16)));
+      } else {
+        for (int64_t v = 0; v < c; ++v)
+          acc[v] = add(acc[v], mul(_mm512_set1_ps(pw[v][j]), Row::load(row, (v0 + v) * 16)));
+      }
+    }
+    for (int64_t v = 0; v < c; ++v) _mm512_storeu_ps(out + (v0 + v) * 16, acc[v]);
+  }
+}
+
+void score_rows512(const float* q, const void* rows, size_t row_bytes, int64_t n, DType t, int64_t G, int64_t D,
+                   float scale, float* out, int64_t out_stride) {
+  const auto* r = static_cast<const uint8_t*>(rows);
+  if (t == DType::F16)
+    score_rows_impl<RowF16>(q, r, row_bytes, n, G, D, scale, out, out_stride);
+  else if (t == DType::Q8_0)
+    score_rows_impl<RowQ8>(q, r, row_bytes, n, G, D, scale, out, out_stride);
+  else
+    score_rows_impl<RowF32>(q, r, row_bytes, n, G, D, scale, out, out_stride);
+}
+void weigh_rows512(const float* p, int64_t p_stride, const void* rows, size_t row_bytes, int64_t n, DType t, int64_t G,
+                   int64_t D, float* out) {
+  const auto* r = static_cast<const uint8_t*>(rows);
+  if (t == DType::F16)
+    weigh_rows_impl<RowF16>(p, p_stride, r, row_bytes, n, G, D, out);
+  else if (t == DType::Q8_0)
+    weigh_rows_impl<RowQ8>(p, p_stride, r, row_bytes, n, G, D, out);
+  else
+    weigh_rows_impl<RowF32>(p, p_stride, r, row_bytes, n, G, D, out);
+}
+
+constexpr AttentionKernels kTable{to_f32_avx512, to_f16_avx512, dots512,       axpy512,
+                                  dots_q8_512,   axpy_q8_512,   score_rows512, weigh_rows512};
 
 }  // namespace
 

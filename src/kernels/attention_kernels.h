@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "kernels/cpu_features.h"
+#include "tensor/dtype.h"
 
 namespace moss {
 
@@ -28,6 +29,17 @@ struct AttentionKernels {
   // on the dequantized row.
   void (*dots_q8)(const float* q, const void* row, int64_t G, int64_t D, float* out);
   void (*axpy_q8)(const float* p, int64_t p_stride, const void* row, int64_t G, int64_t D, float* out);
+  // Optional, whole-range forms for one query row over n consecutive cache rows (row j at
+  // rows + j * row_bytes; element type t: F32, F16 or Q8_0; D a multiple of 16, of 32 for Q8_0),
+  // with the same per-element operations and order as the row forms above:
+  // score_rows: out[g * out_stride + j] = dots(q, row j)[g] / scale;
+  // weigh_rows: out[gD + d] = 0, then += p[g * p_stride + j] * row j [gD + d] for j = 0 .. n-1.
+  // One call per head group instead of one per row, the 16 lanes reduced in registers, and the
+  // output kept in registers across rows.
+  void (*score_rows)(const float* q, const void* rows, size_t row_bytes, int64_t n, DType t, int64_t G, int64_t D,
+                     float scale, float* out, int64_t out_stride);
+  void (*weigh_rows)(const float* p, int64_t p_stride, const void* rows, size_t row_bytes, int64_t n, DType t,
+                     int64_t G, int64_t D, float* out);
 };
 
 const AttentionKernels& attention_kernels_scalar();

@@ -8,11 +8,10 @@
 // and the rest of the formula is the same float arithmetic as before.
 #include "kernels/gelu.h"
 
-#include <bit>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
+#include "kernels/exp_double.h"
 #include "util/thread_pool.h"
 
 // The vector helpers are internal (always inlined); the ABI note about passing them is irrelevant.
@@ -22,56 +21,14 @@ namespace moss {
 
 namespace {
 
-// The same code serves one value (T = double, U = uint64_t) and 8 values at once (GCC vector types,
-// lowered to SSE2 pairs at the baseline ISA): identical IEEE operations in the same order, so the
-// array path equals the scalar one bit for bit. No FMA exists at the baseline ISA to contract into.
-typedef double V8d __attribute__((vector_size(64)));
-typedef uint64_t V8u __attribute__((vector_size(64)));
+using V8d = ExpVec8d;
+using V8u = ExpVec8u;
 typedef float V8f __attribute__((vector_size(32)));
-
-template <class T, class U>
-[[gnu::always_inline]] inline T bits_to_double(U u) {
-  if constexpr (std::is_same_v<T, double>)
-    return std::bit_cast<double>(u);
-  else
-    return (T)u;  // a cast between vector types of one size reinterprets the bits
-}
-template <class U, class T>
-[[gnu::always_inline]] inline U double_to_bits(T d) {
-  if constexpr (std::is_same_v<T, double>)
-    return std::bit_cast<uint64_t>(d);
-  else
-    return (U)d;
-}
-
-// exp(y) for y in [0, 40]: relative error below 1e-15.
-template <class T, class U>
-[[gnu::always_inline]] inline T exp_0_40(T y) {
-  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471805598903, kLn2Lo = 5.497923018708371e-14;
-  constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer in the low bits
-  const T k = y * kLog2e + kRound;
-  const T n = k - kRound;
-  const T r = (y - n * kLn2Hi) - n * kLn2Lo;  // |r| <= ln2/2 + tiny
-  T p = r * (1.0 / 39916800.0) + 1.0 / 3628800.0;  // Horner, 1/11! .. 1/0!
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  // the low bits of k hold n (0..58): 2^n has exponent field n + 1023
-  const T scale = bits_to_double<T>((double_to_bits<U>(k) + 1023) << 52);
-  return p * scale;
-}
 
 // tanh(u) for u of either sign, from a = min(|u|, 20) (tanh(20) rounds to 1 in double).
 template <class T, class U>
 [[gnu::always_inline]] inline T tanh_abs(T a) {
-  return 1.0 - 2.0 / (exp_0_40<T, U>(2.0 * a) + 1.0);
+  return 1.0 - 2.0 / (exp_double<T, U>(2.0 * a) + 1.0);
 }
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;

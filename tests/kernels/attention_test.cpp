@@ -230,13 +230,14 @@ void expect_on_every_isa_and_thread_count(const std::vector<AttentionSeq>& seqs,
   force_isa(saved);
 }
 
-TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) {
-  const int64_t H = 5, D = 24, E = H * D;  // D = 24: the 16-wide conversions have a tail per head group
-  std::mt19937 rng(13);
+void expect_f16_equals_f32_of_rounded(int64_t H, int64_t D, uint32_t seed, int64_t long_prefix) {
+  const int64_t E = H * D;
+  std::mt19937 rng(seed);
   std::vector<HalfCase> cases;
   cases.push_back(make_half_case(rng, 0, 6, E));
   cases.push_back(make_half_case(rng, 11, 1, E));
   cases.push_back(make_half_case(rng, 5, 3, E));
+  cases.push_back(make_half_case(rng, long_prefix, 2, E));
   std::vector<AttentionSeq> f32_seqs, f16_seqs;
   std::vector<std::vector<float>> want, ref;
   for (auto& h : cases) {
@@ -250,6 +251,16 @@ TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) {
   attention_reference(f16_seqs, H, D);
   EXPECT_EQ(ref, want);
   expect_on_every_isa_and_thread_count(f16_seqs, H, D, want);
+  expect_on_every_isa_and_thread_count(f32_seqs, H, D, want);
+}
+
+// D = 24: the 16-wide conversions have a tail per head group (the per-row kernels).
+TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) { expect_f16_equals_f32_of_rounded(5, 24, 13, 9); }
+
+// D = 48, 6 heads: the whole-range kernels where the ISA has them (4 heads side by side plus 2, a
+// 16-vector output chunk plus 2 vectors at one thread), over a prefix long enough to prefetch.
+TEST(AttentionF16, RangeKernelsEqualF32CacheOfRoundedValuesOnEveryIsa) {
+  expect_f16_equals_f32_of_rounded(6, 48, 29, 40);
 }
 
 // A q8_0 cache (GGUF q8_0 blocks of 32 per row) gives exactly the f32 computation on its dequantized
