@@ -348,6 +348,7 @@ void tile512_q4_0_lines(const uint8_t* act, size_t stride, const ActLayout& L, c
 
 template <int MX, int NW>
 struct TQ4_0Lines {
+  static constexpr bool kTwoRowsAt4 = true;
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
     tile512_q4_0_lines<MX, NW>(a, s, L, w, wrow, y, ldy);
@@ -415,6 +416,7 @@ void tile512_q4_k(const uint8_t* act, size_t stride, const ActLayout& L, const u
 
 template <int MX, int NW>
 struct TQ8_0 {
+  static constexpr bool kTwoRowsAt4 = false;
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
     if constexpr (MX == 1 && NW == 1)
@@ -425,6 +427,7 @@ struct TQ8_0 {
 };
 template <int MX, int NW>
 struct TQ4_0 {
+  static constexpr bool kTwoRowsAt4 = false;
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
     if constexpr (MX == 1 && NW == 1)
@@ -435,6 +438,7 @@ struct TQ4_0 {
 };
 template <int MX, int NW>
 struct TQ4_K {
+  static constexpr bool kTwoRowsAt4 = false;
   static void run(const uint8_t* a, size_t s, const ActLayout& L, const uint8_t* w, size_t wrow, float* y,
                   int64_t ldy) {
     // NW = 2 in one tile would need 32 accumulators at MX = 8 (acc + mins) and spill: one row at a time.
@@ -454,10 +458,12 @@ void gemm512(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int
     int64_t n = n0;
     // Decode (m < 4) is memory bound: one weight row at a time keeps a single sequential stream.
     // Two weight rows per tile for 8 activation rows (and for prefill's 4-row remainder); with 4..7
-    // rows, two interleaved weight streams from DRAM were slower than one (batched decode of 4
-    // sequences: 126 vs 141 tok/s), as for m < 4.
+    // rows, two interleaved weight streams from DRAM were slower than one for the block-pair kernels
+    // (batched decode of 4 sequences: 126 vs 141 tok/s), as for m < 4, but not for the whole-line
+    // q4_0 kernels, whose unpacking per weight row is then shared by twice the work (4 sequences:
+    // 155-168 vs 113-116 tok/s; q8_0 with two rows: 84-95 vs 88-104).
     if constexpr (MX >= 4)
-      if (MX == 8 || m >= 16)
+      if (MX == 8 || (MX == 4 && Tile<MX, 1>::kTwoRowsAt4) || m >= 16)
         for (; n + 2 <= n1; n += 2) Tile<MX, 2>::run(act + i * stride, stride, L, w + rb * n, rb, y + i * ldy + n, ldy);
     for (; n < n1; ++n) Tile<MX, 1>::run(act + i * stride, stride, L, w + rb * n, rb, y + i * ldy + n, ldy);
   };
