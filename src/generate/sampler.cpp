@@ -1,6 +1,7 @@
 // See sampler.h. The order of the processors is HF's: repetition penalty, temperature, top-k,
 // top-p, softmax, multinomial (spec 4.8); greedy takes the argmax right after the penalty.
 #include "generate/sampler.h"
+#include "util/multiversion.h"
 
 #include <algorithm>
 #include <bit>
@@ -14,13 +15,9 @@ namespace moss {
 namespace {
 
 // The row loops below run over the whole vocabulary for every token of every stream; compiled once
-// per instruction set and picked at load time (GCC/Clang function multi-versioning), they use
-// 16-float vectors where the CPU has them instead of the baseline's 4.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MOSS_ROW_LOOP __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MOSS_ROW_LOOP
-#endif
+// per instruction set and picked at load time (util/multiversion.h), they use 16-float vectors where
+// the CPU has them instead of the baseline's 4.
+#define MOSS_ROW_LOOP MOSS_MULTIVERSION
 
 // Per-thread scratch rows: a 107k-float row is 428 KB, which malloc hands out as fresh mmapped
 // pages; reusing them saves the page faults (a fifth of the sampler's time).

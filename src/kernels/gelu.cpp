@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kernels/exp_double.h"
+#include "util/multiversion.h"
 #include "util/thread_pool.h"
 
 // The vector helpers are internal (always inlined); the ABI note about passing them is irrelevant.
@@ -64,7 +65,7 @@ float gelu_new(float x) {
 // batched decode step at the baseline ISA). CMake compiles this file with -ffp-contract=off, so no
 // version fuses a multiply with an add: every version performs the same IEEE operations and equals
 // the scalar gelu_new bit for bit.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void gelu_new_range(float* x, int64_t b, int64_t e) {
+MOSS_MULTIVERSION void gelu_new_range(float* x, int64_t b, int64_t e) {
   int64_t i = b;
   for (; i + 8 <= e; i += 8) gelu8(x + i);
   for (; i < e; ++i) x[i] = gelu_new(x[i]);

@@ -270,8 +270,9 @@ void gemv512_q4_0(const uint8_t* act, const ActLayout& L, const uint8_t* w0, flo
 // lanes 4i..4i+3 belonging to block i. Per 128 weights and activation row this is 2 vpdpbusd, 1 convert,
 // 1 multiply and 1 FMA (the pair kernels above: twice that), and the unpacking per weight row is about
 // half of theirs.
-#pragma GCC push_options
-#pragma GCC target("avx512vbmi")
+// VBMI is enabled per function (GCC and clang both honour the attribute; clang ignores GCC's
+// target pragmas), so the rest of this file still runs on AVX-512 CPUs without it.
+#define MOSS_TARGET_VBMI __attribute__((target("avx512vbmi")))
 struct Q4LineIndex {
   __m512i qs[8], d[8];
 };
@@ -295,7 +296,7 @@ const Q4LineIndex& q4_line_index() {
 // MX activation rows x NW weight rows; with a single pair (decode GEMV) alternate groups go to two
 // accumulators so consecutive FMAs do not wait on each other.
 template <int MX, int NW>
-void tile512_q4_0_lines(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_t* w0, size_t wrow,
+MOSS_TARGET_VBMI void tile512_q4_0_lines(const uint8_t* act, size_t stride, const ActLayout& L, const uint8_t* w0, size_t wrow,
                         float* y, int64_t ldy) {
   const Q4LineIndex& ix = q4_line_index();
   constexpr int A = MX * NW == 1 ? 2 : 1;
@@ -344,7 +345,7 @@ void tile512_q4_0_lines(const uint8_t* act, size_t stride, const ActLayout& L, c
       y[r * ldy + j] = _mm512_reduce_add_ps(s);
     }
 }
-#pragma GCC pop_options
+#undef MOSS_TARGET_VBMI
 
 template <int MX, int NW>
 struct TQ4_0Lines {

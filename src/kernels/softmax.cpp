@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "kernels/exp_double.h"
+#include "util/multiversion.h"
 
 // The vector helpers are internal (always inlined); the ABI note about passing them is irrelevant.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -28,7 +29,7 @@ template <class T, class U>
 
 }  // namespace
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_inplace(float* row, int64_t n) {
+MOSS_MULTIVERSION void softmax_inplace(float* row, int64_t n) {
   if (n <= 0) return;
   constexpr int kLanes = 8;
   float mx = -std::numeric_limits<float>::infinity();
