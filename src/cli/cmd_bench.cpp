@@ -295,6 +295,7 @@ int run_bench(const BenchOptions& o) {
     j["type"] = o.type;
   } else {
     model = Model::load(o.model, threads, kv_type_from_name(o.kv_type));
+    if (const std::string hint = model->layout_hint(); !hint.empty()) std::fprintf(stderr, "moss bench: %s\n", hint.c_str());
     pool = &model->pool();
     j = bench_model(o, *model);
   }

@@ -28,6 +28,7 @@ int run_generate(const GenerateArgs& a) {
   if (a.n < 0) fail("-n must be >= 0");
   if (a.ids.empty() && a.prompt.empty()) fail("give the prompt with --ids or --prompt");
   auto model = Model::load(a.model.model, a.model.threads, a.model.kv_dtype());
+  if (const std::string hint = model->layout_hint(); !hint.empty()) std::fprintf(stderr, "moss: %s\n", hint.c_str());
   std::vector<int32_t> prompt;
   std::unique_ptr<Tokenizer> tok;
   if (!a.prompt.empty() || !a.print_ids)

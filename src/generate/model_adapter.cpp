@@ -1,5 +1,6 @@
 // Adapts the real Model (model/model.h) to LanguageModel: one Model, one KV cache holding the whole
 // context window, and the tokenizer read from the same file's metadata.
+#include <cstdio>
 #include <memory>
 
 #include "formats/model_file.h"
@@ -39,7 +40,9 @@ class ModelLanguageModel : public LanguageModel {
 }  // namespace
 
 std::unique_ptr<LanguageModel> load_language_model(const std::string& path, int threads, DType kv_type) {
-  return std::make_unique<ModelLanguageModel>(Model::load(path, threads, kv_type));
+  auto model = Model::load(path, threads, kv_type);
+  if (const std::string hint = model->layout_hint(); !hint.empty()) std::fprintf(stderr, "moss: %s\n", hint.c_str());
+  return std::make_unique<ModelLanguageModel>(std::move(model));
 }
 
 Tokenizer load_model_tokenizer(const std::string& path) { return Tokenizer::from_metadata(open_model(path).meta); }

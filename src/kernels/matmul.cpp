@@ -78,6 +78,12 @@ void matmul_reference(const float* x, int64_t m, const WeightMatrix& w, const fl
   matmul_rows(x, m, w, bias, y, 0, w.rows);
 }
 
+bool matmul_misses_fast_layout(const WeightMatrix& w) {
+  if (w.dtype != DType::Q4_0 || w.cols % 1024 != 0 || active_isa() != Isa::Avx512 || !cpu_features().avx512vbmi)
+    return false;
+  return !avx512_q4_0_whole_lines(static_cast<const uint8_t*>(w.data), w.cols);
+}
+
 void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool) {
   check(w, m);
   if (m == 0 || w.rows == 0) return;

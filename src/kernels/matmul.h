@@ -34,6 +34,12 @@ void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias,
 // readable types go through the slow dequantize-a-row path.
 bool matmul_supports(DType t);
 
+// Whether the active instruction set's kernels would run faster on this matrix with another
+// layout: q4_0 rows of whole 1024-element periods that are not 64-byte aligned, on a CPU whose
+// AVX-512 whole-cache-line q4_0 kernels need that alignment (GGUF files from other tools are often
+// 32-byte aligned; `moss convert IN -o OUT --type keep` rewrites them 64-byte aligned).
+bool matmul_misses_fast_layout(const WeightMatrix& w);
+
 // The plain scalar version that every fast path is tested against (dequantize each row, then dot
 // products in float32, summed in index order).
 void matmul_reference(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y);

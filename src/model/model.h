@@ -40,6 +40,12 @@ class Model {
   explicit Model(ModelFile file, int n_threads = 0, DType kv_type = DType::F32);
   // open_model(path) then the constructor.
   static std::unique_ptr<Model> load(const std::string& path, int n_threads = 0, DType kv_type = DType::F32);
+  // How many weight matrices miss the layout this CPU's fastest kernels need (matmul_misses_fast_layout):
+  // non-zero for a q4_0 GGUF written with 32-byte alignment, read on an AVX-512 VBMI machine.
+  int64_t matrices_missing_fast_layout() const;
+  // A one-line note for the user when that count is non-zero (what it costs, how to fix the file),
+  // else empty. The commands print it when they load a model.
+  std::string layout_hint() const;
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

@@ -3,6 +3,7 @@
 #include "server/model_engine.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 
@@ -64,6 +65,7 @@ ModelEngine::ModelEngine(ModelEngineOptions options) : options_(std::move(option
   name_ = std::filesystem::path(options_.model_path).filename().string();
   if (name_.empty()) name_ = std::filesystem::path(options_.model_path).parent_path().filename().string();
   auto model = Model::load(options_.model_path, options_.threads, options_.kv_type);
+  if (const std::string hint = model->layout_hint(); !hint.empty()) std::fprintf(stderr, "moss serve: %s\n", hint.c_str());
   model_ = std::make_unique<BatchedModel>(std::move(model), BatchOptions{.max_batch_tokens = options_.max_batch_tokens});
   registry_ = std::make_unique<PluginRegistry>(plugin_registry_from_config(options_.plugin_config, options_.image_stub));
   codec_ = std::make_unique<TokenizerCodec>(model_->tokenizer());

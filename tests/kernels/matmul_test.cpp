@@ -252,6 +252,17 @@ TEST(Matmul, Q4_0WholeLineKernelsApplyToAlignedPeriodRows) {
   EXPECT_FALSE(avx512_q4_0_whole_lines(w, 1024 + 128));
 }
 
+// matmul_misses_fast_layout: only q4_0 rows of whole periods that sit off a cache line, and only
+// where the whole-line kernels exist.
+TEST(Matmul, MissesFastLayoutOnlyForMisalignedPeriodRowsOnVbmi) {
+  alignas(64) static uint8_t w[64 + 32];
+  const bool vbmi = active_isa() == Isa::Avx512 && cpu_features().avx512vbmi;
+  EXPECT_FALSE(matmul_misses_fast_layout(WeightMatrix{w, DType::Q4_0, 4, 1024}));
+  EXPECT_EQ(matmul_misses_fast_layout(WeightMatrix{w + 32, DType::Q4_0, 4, 1024}), vbmi);
+  EXPECT_FALSE(matmul_misses_fast_layout(WeightMatrix{w + 32, DType::Q4_0, 4, 512}));
+  EXPECT_FALSE(matmul_misses_fast_layout(WeightMatrix{w + 32, DType::Q8_0, 4, 1024}));
+}
+
 TEST(Matmul, LargeRowCountUsesAllChunks) {
   const Case c{DType::Q4_0, 2, 1000, 64};
   const Data d = make(c, 17);
