@@ -140,13 +140,31 @@ void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias,
   // For prefill the kernels sweep each chunk of weight rows once per tile of activation rows, so a
   // chunk should fit in L2 (~256 KiB of weights).
   if (m > 4) chunk = std::min(chunk, std::max<int64_t>(8, static_cast<int64_t>((256u << 10) / row_bytes(w.dtype, K))));
+  // Decode (m <= 4) streams the weights once: there the chunks shrink as the matrix runs out (each
+  // takes 1/(2 x threads) of the rows left, at least 1/32 of a thread's share), so that the threads finish together
+  // instead of one waiting out the other's last full-size chunk. Fewer, longer chunks first also
+  // keep each thread's stream sequential for longer. Measured (2 threads, alternating runs): q4_0
+  // decode 78.6 / 79.5 / 74.3 / 80.6 vs 70.4 / 77.5 / 77.2 / 75.4 tok/s, q8_0 41.3 / 37.3 / 38.4 vs
+  // 35.5 / 36.1 / 36.8. Outputs are unchanged: each row is computed the same way in any chunk.
+  const bool guided = m <= 4;
+  const int64_t guided_div = 2 * static_cast<int64_t>(pool.size());
+  const int64_t min_take = std::max<int64_t>(8, N / (static_cast<int64_t>(pool.size()) * 32));
   std::atomic<int64_t> next{0};
   const uint8_t* xqd = xq.data();
   pool.run([&](int, int) {
     for (;;) {
-      const int64_t n0 = next.fetch_add(chunk, std::memory_order_relaxed);
+      int64_t n0, take = chunk;
+      if (guided) {
+        n0 = next.load(std::memory_order_relaxed);
+        do {
+          if (n0 >= N) break;
+          take = std::max(min_take, (N - n0) / guided_div);
+        } while (!next.compare_exchange_weak(n0, n0 + take, std::memory_order_relaxed));
+      } else {
+        n0 = next.fetch_add(chunk, std::memory_order_relaxed);
+      }
       if (n0 >= N) break;
-      const int64_t n1 = std::min(N, n0 + chunk);
+      const int64_t n1 = std::min(N, n0 + take);
       if (qg)
         qg(xqd, stride, m, wd, K, n0, n1, y, N);
       else
