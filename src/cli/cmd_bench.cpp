@@ -6,8 +6,9 @@
 //   moss bench --make-model FILE [--shape small|moss16b|tiny|tiny-chat|tiny-gpt2] [--type T] [--vocab-dir DIR|builtin] [--seed S]
 //                                                           writes a random-weight GGUF benchmark model
 //                                                           with a working tokenizer (model/random_model.h)
-// Every mode also measures the machine's read bandwidth in the same run (all threads summing a buffer
-// much larger than the caches) and reports decode efficiency = effective GB/s / measured GB/s, where
+// Every mode also measures the machine's read bandwidth in the same run, right before and right after
+// the timed work (all threads summing a buffer much larger than the caches; the higher of the two
+// counts) and reports decode efficiency = effective GB/s / measured GB/s, where
 // effective = weight bytes read per decoded token x decode tok/s. With --json the last stdout line is
 // one JSON object.
 #include <CLI/CLI.hpp>
@@ -288,18 +289,27 @@ int run_bench(const BenchOptions& o) {
   std::unique_ptr<ThreadPool> own_pool;
   std::unique_ptr<Model> model;
   ThreadPool* pool;
+  // The read bandwidth is measured right before and right after the timed work, and the higher of
+  // the two is the reference: on a shared host it drifts within a minute, and a drop just after
+  // decoding must not inflate the efficiency (one run had read 129% against the later figure).
+  double bw_before = 0;
   if (o.kernels) {
     own_pool = std::make_unique<ThreadPool>(threads);
     pool = own_pool.get();
+    bw_before = measure_bandwidth_gbs(*pool, static_cast<size_t>(o.bandwidth_mib) << 20);
     j = bench_kernels(o, *pool);
     j["type"] = o.type;
   } else {
     model = Model::load(o.model, threads, kv_type_from_name(o.kv_type));
     if (const std::string hint = model->layout_hint(); !hint.empty()) std::fprintf(stderr, "moss bench: %s\n", hint.c_str());
     pool = &model->pool();
+    bw_before = measure_bandwidth_gbs(*pool, static_cast<size_t>(o.bandwidth_mib) << 20);
     j = bench_model(o, *model);
   }
-  const double bw = measure_bandwidth_gbs(*pool, static_cast<size_t>(o.bandwidth_mib) << 20);
+  const double bw_after = measure_bandwidth_gbs(*pool, static_cast<size_t>(o.bandwidth_mib) << 20);
+  const double bw = std::max(bw_before, bw_after);
+  j["bandwidth_before_gbs"] = bw_before;
+  j["bandwidth_after_gbs"] = bw_after;
   const double eff = j["bytes_per_token"].get<double>() * j["decode_tok_s"].get<double>() / 1e9;
   j["effective_gbs"] = eff;
   j["bandwidth_gbs"] = bw;
@@ -321,9 +331,9 @@ int run_bench(const BenchOptions& o) {
   std::printf("  per CPU-second: prefill %.1f tok, decode %.2f tok  (1-min load average before the run: %.1f)\n",
               j["prefill_tok_per_cpu_s"].get<double>(), j["decode_tok_per_cpu_s"].get<double>(), load_before);
   std::printf(
-      "  weights read per token %.1f MB, effective %.2f GB/s, measured read bandwidth %.2f GB/s, "
-      "decode efficiency %.0f%%\n",
-      j["bytes_per_token"].get<double>() / 1e6, eff, bw, 100.0 * eff / bw);
+      "  weights read per token %.1f MB, effective %.2f GB/s, measured read bandwidth %.2f GB/s "
+      "(before %.2f, after %.2f), decode efficiency %.0f%%\n",
+      j["bytes_per_token"].get<double>() / 1e6, eff, bw, bw_before, bw_after, 100.0 * eff / bw);
   if (o.json) std::printf("%s\n", j.dump().c_str());
   return 0;
 }

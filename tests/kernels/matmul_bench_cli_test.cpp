@@ -2,6 +2,8 @@
 // of `moss bench --json` (last stdout line, required keys) and the errors for bad input. Skipped when
 // the moss executable has not been built.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +68,9 @@ TEST_F(BenchCli, JsonIsTheLastLineWithTheRequiredKeys) {
   EXPECT_NE(run("bench -m " + path("t.gguf") + " -p 8 -n 2 --kv-type bf16").rc, 0);
   EXPECT_NEAR(j["decode_efficiency"].get<double>(), j["effective_gbs"].get<double>() / j["bandwidth_gbs"].get<double>(),
               1e-9);
+  // The reference bandwidth is the higher of the reads right before and right after the timed work.
+  EXPECT_DOUBLE_EQ(j["bandwidth_gbs"].get<double>(),
+                   std::max(j["bandwidth_before_gbs"].get<double>(), j["bandwidth_after_gbs"].get<double>()));
 }
 
 // --batch B adds the lockstep decode of B sequences: its figures, consistent with the single one.
