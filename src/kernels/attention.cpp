@@ -223,18 +223,30 @@ void check_seqs(std::span<const AttentionSeq> seqs, int64_t head_dim) {
 }
 }  // namespace
 
-void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, ThreadPool& pool) {
+// Work items: (sequence, group of contiguous heads), one group per thread for each sequence.
+AttentionJob::AttentionJob(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, int threads)
+    : seqs_(seqs.begin(), seqs.end()),
+      n_head_(n_head),
+      head_dim_(head_dim),
+      groups_(std::min<int64_t>(n_head, std::max(1, threads))),
+      items_(static_cast<int64_t>(seqs.size()) * groups_) {
   check_seqs(seqs, head_dim);
-  const AttentionKernels& ak = attention_kernels(active_isa());
-  // Work items: (sequence, group of contiguous heads), one group per thread for each sequence.
-  const int64_t groups = std::min<int64_t>(n_head, pool.size());
-  const int64_t n_items = static_cast<int64_t>(seqs.size()) * groups;
-  pool.parallel_for(n_items, [&](int64_t b, int64_t e) {
-    Scratch scratch;  // one per worker and call: O(heads per group x S)
-    for (int64_t item = b; item < e; ++item) {
-      int64_t h0, h1;
-      split_range(n_head, static_cast<int>(item % groups), static_cast<int>(groups), h0, h1);
-      attend_heads(seqs[static_cast<size_t>(item / groups)], h0, h1, head_dim, ak, scratch);
+}
+
+bool AttentionJob::run_next_item() {
+  const int64_t item = next_.fetch_add(1, std::memory_order_relaxed);
+  if (item >= items_) return false;
+  thread_local Scratch scratch;  // O(heads per group x S), kept between calls
+  int64_t h0, h1;
+  split_range(n_head_, static_cast<int>(item % groups_), static_cast<int>(groups_), h0, h1);
+  attend_heads(seqs_[static_cast<size_t>(item / groups_)], h0, h1, head_dim_, attention_kernels(active_isa()), scratch);
+  return true;
+}
+
+void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, ThreadPool& pool) {
+  AttentionJob job(seqs, n_head, head_dim, pool.size());
+  pool.run([&](int, int) {
+    while (job.run_next_item()) {
     }
   });
 }

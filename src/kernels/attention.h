@@ -6,8 +6,10 @@
 // all giving the same bits) and then take the float32 arithmetic unchanged, so an f16 cache gives
 // exactly the result of an f32 cache holding the half-rounded values.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "tensor/dtype.h"
 
@@ -44,6 +46,22 @@ void kv_to_f32(DType t, const void* src, float* dst, int64_t n);
 // Runs every (sequence, head) pair, spread over the pool's threads. Throws moss::Error (before any
 // work) if a sequence's kv_type is not supported.
 void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, ThreadPool& pool);
+
+// attention() in pieces, for running it beside other work in one parallel region (the model computes
+// fc_in meanwhile): the constructor checks the sequences (throws before any work), then any threads
+// call run_next_item() until it returns false; each item is one sequence's group of heads (as many
+// groups per sequence as `threads`, at most n_head). Bit-identical to attention(). The sequences'
+// buffers must outlive the job.
+class AttentionJob {
+ public:
+  AttentionJob(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, int threads);
+  bool run_next_item();  // thread-safe
+
+ private:
+  std::vector<AttentionSeq> seqs_;
+  int64_t n_head_, head_dim_, groups_, items_;
+  std::atomic<int64_t> next_{0};
+};
 
 // The same computation on the calling thread only: the scalar reference (half rows converted by the
 // portable util/half.h code).

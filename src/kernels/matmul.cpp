@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -36,6 +37,8 @@ void check(const WeightMatrix& w, int64_t m) {
   if (!w.data && w.rows > 0 && w.cols > 0) fail("matmul: weight matrix without data");
 }
 
+}  // namespace
+
 // A byte buffer aligned for 512-bit loads.
 class AlignedBuffer {
  public:
@@ -56,6 +59,7 @@ class AlignedBuffer {
   size_t size_ = 0;
 };
 
+namespace {
 bool is_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K; }
 }  // namespace
 
@@ -84,94 +88,126 @@ bool matmul_misses_fast_layout(const WeightMatrix& w) {
   return !avx512_q4_0_whole_lines(static_cast<const uint8_t*>(w.data), w.cols);
 }
 
-void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool) {
-  check(w, m);
-  if (m == 0 || w.rows == 0) return;
-  if (!matmul_supports(w.dtype)) {  // other readable types: slow but correct
-    pool.parallel_for(w.rows, [&](int64_t n0, int64_t n1) { matmul_rows(x, m, w, bias, y, n0, n1); });
-    return;
-  }
-  const MatmulKernels& kt = matmul_kernels(active_isa());
-  const int64_t K = w.cols, N = w.rows;
-  const auto* wd = static_cast<const uint8_t*>(w.data);
-
-  // Activation rows encoded once per call, shared by all threads (one buffer per calling thread,
-  // 64-byte aligned, grown as needed and kept).
-  thread_local AlignedBuffer xq;
-  const bool quant = is_quant(w.dtype);
-  const size_t stride = quant ? kt.act_bytes(K) : 0;
-  if (quant) {
-    uint8_t* xqd = xq.reserve(stride * static_cast<size_t>(m));
-    if (m >= 4 && pool.size() > 1) {
-      pool.parallel_for(m, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) kt.quantize_act(x + i * K, xqd + i * stride, K);
-      });
-    } else {
-      for (int64_t i = 0; i < m; ++i) kt.quantize_act(x + i * K, xqd + i * stride, K);
-    }
-  }
-
-  QuantGemm qg = nullptr;
-  FloatGemm fg = nullptr;
-  switch (w.dtype) {
-    case DType::Q8_0:
-      qg = kt.q8_0;
-      break;
-    case DType::Q4_0:
-      qg = kt.q4_0;
-      break;
-    case DType::Q4_K:
-      qg = kt.q4_k;
-      break;
-    case DType::F32:
-      fg = kt.f32;
-      break;
-    case DType::F16:
-      fg = kt.f16;
-      break;
-    default:
-      fg = kt.bf16;
-      break;
-  }
-
-  // Output rows are handed out in chunks from a shared counter, so a thread slowed by another process
-  // does not hold the others up. About 8 chunks per thread, at least 8 rows each.
-  int64_t chunk = std::max<int64_t>(8, (N + pool.size() * 8 - 1) / (pool.size() * 8));
-  // For prefill the kernels sweep each chunk of weight rows once per tile of activation rows, so a
-  // chunk should fit in L2 (~256 KiB of weights).
-  if (m > 4) chunk = std::min(chunk, std::max<int64_t>(8, static_cast<int64_t>((256u << 10) / row_bytes(w.dtype, K))));
-  // Decode (m <= 4) streams the weights once: there the chunks shrink as the matrix runs out (each
-  // takes 1/(2 x threads) of the rows left, at least 1/32 of a thread's share), so that the threads finish together
-  // instead of one waiting out the other's last full-size chunk. Fewer, longer chunks first also
-  // keep each thread's stream sequential for longer. Measured (2 threads, alternating runs): q4_0
-  // decode 78.6 / 79.5 / 74.3 / 80.6 vs 70.4 / 77.5 / 77.2 / 75.4 tok/s, q8_0 41.3 / 37.3 / 38.4 vs
-  // 35.5 / 36.1 / 36.8. Outputs are unchanged: each row is computed the same way in any chunk.
-  const bool guided = m <= 4;
-  const int64_t guided_div = 2 * static_cast<int64_t>(pool.size());
-  const int64_t min_take = std::max<int64_t>(8, N / (static_cast<int64_t>(pool.size()) * 32));
-  std::atomic<int64_t> next{0};
-  const uint8_t* xqd = xq.data();
-  pool.run([&](int, int) {
-    for (;;) {
-      int64_t n0, take = chunk;
-      if (guided) {
-        n0 = next.load(std::memory_order_relaxed);
-        do {
-          if (n0 >= N) break;
-          take = std::max(min_take, (N - n0) / guided_div);
-        } while (!next.compare_exchange_weak(n0, n0 + take, std::memory_order_relaxed));
-      } else {
-        n0 = next.fetch_add(chunk, std::memory_order_relaxed);
+// The state of one matmul run in chunks (see MatmulJob in matmul.h). `xq` holds the encoded
+// activation rows: the calling thread's reusable buffer for matmul(), the job's own for MatmulJob.
+class MatmulJob::Impl {
+ public:
+  Impl(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
+       AlignedBuffer& xq)
+      : x_(x), m_(m), w_(w), bias_(bias), y_(y), K_(w.cols), N_(w.rows) {
+    check(w, m);
+    const int threads = pool.size();
+    fast_ = matmul_supports(w.dtype);
+    if (fast_ && m > 0 && N_ > 0) {
+      const MatmulKernels& kt = matmul_kernels(active_isa());
+      // Activation rows encoded once, shared by all threads.
+      if (is_quant(w.dtype)) {
+        stride_ = kt.act_bytes(K_);
+        uint8_t* xqd = xq.reserve(stride_ * static_cast<size_t>(m));
+        if (m >= 4 && threads > 1) {
+          pool.parallel_for(m, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) kt.quantize_act(x + i * K_, xqd + i * stride_, K_);
+          });
+        } else {
+          for (int64_t i = 0; i < m; ++i) kt.quantize_act(x + i * K_, xqd + i * stride_, K_);
+        }
+        xq_ = xq.data();
       }
-      if (n0 >= N) break;
-      const int64_t n1 = std::min(N, n0 + take);
-      if (qg)
-        qg(xqd, stride, m, wd, K, n0, n1, y, N);
-      else
-        fg(x, m, wd, K, n0, n1, y, N);
-      if (bias)
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t n = n0; n < n1; ++n) y[i * N + n] += bias[n];
+      switch (w.dtype) {
+        case DType::Q8_0:
+          qg_ = kt.q8_0;
+          break;
+        case DType::Q4_0:
+          qg_ = kt.q4_0;
+          break;
+        case DType::Q4_K:
+          qg_ = kt.q4_k;
+          break;
+        case DType::F32:
+          fg_ = kt.f32;
+          break;
+        case DType::F16:
+          fg_ = kt.f16;
+          break;
+        default:
+          fg_ = kt.bf16;
+          break;
+      }
+    }
+    // Output rows are handed out in chunks from a shared counter, so a thread slowed by another
+    // process does not hold the others up. About 8 chunks per thread, at least 8 rows each.
+    chunk_ = std::max<int64_t>(8, (N_ + threads * 8 - 1) / (threads * 8));
+    // For prefill the kernels sweep each chunk of weight rows once per tile of activation rows, so a
+    // chunk should fit in L2 (~256 KiB of weights).
+    if (m > 4) chunk_ = std::min(chunk_, std::max<int64_t>(8, static_cast<int64_t>((256u << 10) / row_bytes(w.dtype, K_))));
+    // Decode (m <= 4) streams the weights once: there the chunks shrink as the matrix runs out (each
+    // takes 1/(2 x threads) of the rows left, at least 1/32 of a thread's share), so that the threads
+    // finish together instead of one waiting out the other's last full-size chunk. Fewer, longer
+    // chunks first also keep each thread's stream sequential for longer. Measured (2 threads,
+    // alternating runs): q4_0 decode 78.6 / 79.5 / 74.3 / 80.6 vs 70.4 / 77.5 / 77.2 / 75.4 tok/s,
+    // q8_0 41.3 / 37.3 / 38.4 vs 35.5 / 36.1 / 36.8. Outputs are unchanged: each row is computed
+    // the same way in any chunk.
+    guided_ = m <= 4;
+    guided_div_ = 2 * static_cast<int64_t>(threads);
+    min_take_ = std::max<int64_t>(8, N_ / (static_cast<int64_t>(threads) * 32));
+    if (m == 0) N_ = 0;  // nothing to compute
+  }
+
+  bool run_next_chunk() {
+    int64_t n0, take = chunk_;
+    if (guided_) {
+      n0 = next_.load(std::memory_order_relaxed);
+      do {
+        if (n0 >= N_) return false;
+        take = std::max(min_take_, (N_ - n0) / guided_div_);
+      } while (!next_.compare_exchange_weak(n0, n0 + take, std::memory_order_relaxed));
+    } else {
+      n0 = next_.fetch_add(chunk_, std::memory_order_relaxed);
+      if (n0 >= N_) return false;
+    }
+    const int64_t n1 = std::min(N_, n0 + take);
+    const auto* wd = static_cast<const uint8_t*>(w_.data);
+    if (!fast_) {  // other readable types: slow but correct (bias included)
+      matmul_rows(x_, m_, w_, bias_, y_, n0, n1);
+      return true;
+    }
+    if (qg_)
+      qg_(xq_, stride_, m_, wd, K_, n0, n1, y_, N_);
+    else
+      fg_(x_, m_, wd, K_, n0, n1, y_, N_);
+    if (bias_)
+      for (int64_t i = 0; i < m_; ++i)
+        for (int64_t n = n0; n < n1; ++n) y_[i * N_ + n] += bias_[n];
+    return true;
+  }
+
+ private:
+  const float* x_;
+  int64_t m_;
+  WeightMatrix w_;
+  const float* bias_;
+  float* y_;
+  int64_t K_, N_;
+  bool fast_ = false, guided_ = false;
+  QuantGemm qg_ = nullptr;
+  FloatGemm fg_ = nullptr;
+  const uint8_t* xq_ = nullptr;
+  size_t stride_ = 0;
+  int64_t chunk_ = 8, guided_div_ = 2, min_take_ = 8;
+  std::atomic<int64_t> next_{0};
+};
+
+MatmulJob::MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool)
+    : own_(std::make_unique<AlignedBuffer>()), impl_(std::make_unique<Impl>(x, m, w, bias, y, pool, *own_)) {}
+MatmulJob::~MatmulJob() = default;
+bool MatmulJob::run_next_chunk() { return impl_->run_next_chunk(); }
+
+void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool) {
+  // The calling thread's encoded-activation buffer, 64-byte aligned, grown as needed and kept.
+  thread_local AlignedBuffer xq;
+  MatmulJob::Impl job(x, m, w, bias, y, pool, xq);
+  pool.run([&](int, int) {
+    while (job.run_next_chunk()) {
     }
   });
 }

@@ -13,6 +13,7 @@
 // Results do not depend on the thread count (each output is computed by one thread in a fixed order).
 #pragma once
 #include <cstdint>
+#include <memory>
 
 #include "tensor/dtype.h"
 
@@ -29,6 +30,28 @@ struct WeightMatrix {
 
 // bias may be nullptr. x: [m, K], y: [m, N]; y must not alias x.
 void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool);
+
+class AlignedBuffer;
+
+// matmul() in pieces, for running it beside other work in one parallel region (the model computes
+// fc_in while attention reads the KV cache). The constructor checks the shapes and encodes the
+// activations (with the pool's threads for m >= 4); then any threads call run_next_chunk() until it
+// returns false, each call computing one chunk of output rows (bias included). The result is
+// bit-identical to matmul(). x, w's data, bias and y must outlive the job.
+class MatmulJob {
+ public:
+  MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool);
+  ~MatmulJob();
+  MatmulJob(const MatmulJob&) = delete;
+  MatmulJob& operator=(const MatmulJob&) = delete;
+  bool run_next_chunk();  // thread-safe
+
+  class Impl;  // also what matmul() runs, with the calling thread's reusable buffer
+
+ private:
+  std::unique_ptr<AlignedBuffer> own_;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Whether matmul() has fast kernels for weights of this type (q8_0, q4_0, q4_k, f32, f16, bf16); other
 // readable types go through the slow dequantize-a-row path.

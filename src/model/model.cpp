@@ -155,12 +155,28 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
                                 a.att.data() + r0 * E, E, P, T, cache.type()});
     r0 += T;
   }
-  attention(seqs, H, D, *pool_);
+  // Attention and the MLP's fc_in both read h (the parallel residual), so they run side by side:
+  // attention is bound by its KV cache reads, fc_in (with several sequences in the step) by
+  // arithmetic. Thread 0 starts on attention, the others on fc_in, and each turns to the other queue
+  // when its own is empty. The results are those of running them one after the other.
+  {
+    AttentionJob attn(seqs, H, D, pool_->size());
+    MatmulJob up(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_);
+    pool_->run([&](int index, int) {
+      if (index == 0) {
+        while (attn.run_next_item()) {
+        }
+      }
+      while (up.run_next_chunk()) {
+      }
+      while (attn.run_next_item()) {
+      }
+    });
+  }
 
   matmul(a.att.data(), N, layer.out, nullptr, a.attn_out.data(), *pool_);
 
-  // MLP on the same h.
-  matmul(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_);
+  // The rest of the MLP on the same h.
   gelu_new(a.up.data(), N * F, *pool_);
   matmul(a.up.data(), N, layer.down, layer.down_b.data(), a.ff.data(), *pool_);
 

@@ -254,6 +254,35 @@ void expect_f16_equals_f32_of_rounded(int64_t H, int64_t D, uint32_t seed, int64
   expect_on_every_isa_and_thread_count(f32_seqs, H, D, want);
 }
 
+// AttentionJob, with the pool's threads taking items in any order, gives attention()'s bits.
+TEST(Attention, JobEqualsAttention) {
+  const int64_t H = 6, D = 48, E = H * D;
+  std::mt19937 rng(31);
+  std::vector<Case> cases;
+  cases.push_back(make_case(rng, 0, 4, E));
+  cases.push_back(make_case(rng, 30, 1, E));
+  cases.push_back(make_case(rng, 7, 2, E));
+  std::vector<std::vector<float>> want, got;
+  std::vector<AttentionSeq> a, b;
+  for (auto& c : cases) {
+    want.emplace_back(c.out.size(), NAN);
+    got.emplace_back(c.out.size(), NAN);
+    a.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, want.back().data(), E, c.P, c.T});
+    b.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, got.back().data(), E, c.P, c.T});
+  }
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    attention(a, H, D, pool);
+    AttentionJob job(b, H, D, threads);
+    pool.run([&](int index, int) {
+      if (index == 0) job.run_next_item();  // thread 0 takes one item first, then all take the rest
+      while (job.run_next_item()) {
+      }
+    });
+    EXPECT_EQ(got, want) << "threads " << threads;
+  }
+}
+
 // D = 24: the 16-wide conversions have a tail per head group (the per-row kernels).
 TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) { expect_f16_equals_f32_of_rounded(5, 24, 13, 9); }
 

@@ -263,6 +263,28 @@ TEST(Matmul, MissesFastLayoutOnlyForMisalignedPeriodRowsOnVbmi) {
   EXPECT_FALSE(matmul_misses_fast_layout(WeightMatrix{w + 32, DType::Q8_0, 4, 1024}));
 }
 
+// MatmulJob run by every thread of a pool (and by one thread alone) gives matmul()'s bits.
+TEST(Matmul, JobEqualsMatmul) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (const Case& c : kCases) {
+      const Data d = make(c, 19);
+      std::vector<float> want(static_cast<size_t>(c.m * c.n), NAN), got(want.size(), NAN), alone(want.size(), NAN);
+      matmul(d.x.data(), c.m, d.wm, d.bias.data(), want.data(), pool);
+      MatmulJob job(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool);
+      pool.run([&](int, int) {
+        while (job.run_next_chunk()) {
+        }
+      });
+      ASSERT_EQ(got, want) << dtype_name(c.type) << " m=" << c.m << " threads=" << threads;
+      MatmulJob solo(d.x.data(), c.m, d.wm, d.bias.data(), alone.data(), pool);
+      while (solo.run_next_chunk()) {
+      }
+      ASSERT_EQ(alone, want) << dtype_name(c.type) << " m=" << c.m << " one thread";
+    }
+  }
+}
+
 TEST(Matmul, LargeRowCountUsesAllChunks) {
   const Case c{DType::Q4_0, 2, 1000, 64};
   const Data d = make(c, 17);
