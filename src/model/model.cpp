@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include "kernels/attention.h"
 #include "kernels/gelu.h"
@@ -135,26 +136,35 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
   // qkv rows: [q (E) | k (E) | v (E)], head h at h*D within each part.
   matmul(a.h.data(), N, layer.qkv, nullptr, a.qkv.data(), *pool_);
 
-  // Rotary on q and k at each token's position; k and v go into the cache.
+  // Rotary on q and k at each token's position; k and v go into the cache. Rows are independent (each
+  // sequence has its own cache), so the pool's threads share them: with a q8_0 cache the stores
+  // quantize 2 x E values per row, and 8 sequences' rows done serially kept the other core idle.
   std::vector<AttentionSeq> seqs;
+  std::vector<std::pair<size_t, int64_t>> rows;  // (sequence, token) of each of the N rows
   seqs.reserve(batch.size());
+  rows.reserve(static_cast<size_t>(N));
   int64_t r0 = 0;
-  for (SeqBatch& s : batch) {
-    KvCache& cache = *s.cache;
-    const int64_t P = cache.size(), T = static_cast<int64_t>(s.tokens.size());
-    for (int64_t t = 0; t < T; ++t) {
-      float* row = a.qkv.data() + (r0 + t) * 3 * E;
-      const int64_t pos = P + t;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    KvCache& cache = *batch[i].cache;
+    const int64_t P = cache.size(), T = static_cast<int64_t>(batch[i].tokens.size());
+    for (int64_t t = 0; t < T; ++t) rows.emplace_back(i, t);
+    seqs.push_back(AttentionSeq{a.qkv.data() + r0 * 3 * E, 3 * E, cache.k(l, 0), cache.v(l, 0), E,
+                                a.att.data() + r0 * E, E, P, T, cache.type()});
+    r0 += T;
+  }
+  pool_->parallel_for(N, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const auto [i, t] = rows[static_cast<size_t>(r)];
+      KvCache& cache = *batch[i].cache;
+      float* row = a.qkv.data() + r * 3 * E;
+      const int64_t pos = cache.size() + t;
       for (int64_t h = 0; h < H; ++h) {
         apply_rotary(row + h * D, R, rope_.sin(pos), rope_.cos(pos));      // q
         apply_rotary(row + E + h * D, R, rope_.sin(pos), rope_.cos(pos));  // k
       }
       cache.store(l, pos, row + E, row + 2 * E);  // converted to the cache's element type
     }
-    seqs.push_back(AttentionSeq{a.qkv.data() + r0 * 3 * E, 3 * E, cache.k(l, 0), cache.v(l, 0), E,
-                                a.att.data() + r0 * E, E, P, T, cache.type()});
-    r0 += T;
-  }
+  });
   // Attention and the MLP's fc_in both read h (the parallel residual), so they run side by side:
   // attention is bound by its KV cache reads, fc_in (with several sequences in the step) by
   // arithmetic. Thread 0 starts on attention, the others on fc_in, and each turns to the other queue
