@@ -213,6 +213,31 @@ TEST(Sampler, SeededSamplingIsReproducibleAndFollowsProbabilities) {
   EXPECT_NEAR(counts[2], 0.2 * n, 355);
 }
 
+// A row of 1000 tokens spans several of the walk's 256-weight blocks: tokens on both sides of block
+// boundaries (255/256, 511/512) and in the last, partial block are drawn at their probabilities.
+TEST(Sampler, FollowsProbabilitiesAcrossWalkBlocks) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_p = 1.0f;
+  p.repetition_penalty = 1.0f;
+  p.seed = 7;
+  std::vector<float> base(1000, std::log(1e-6f));  // the rest: 994 x 1e-6, ~0.1% in all
+  const std::vector<std::pair<int, float>> heavy = {{3, 0.2f}, {255, 0.15f}, {256, 0.15f},
+                                                    {511, 0.2f}, {512, 0.1f}, {999, 0.2f}};
+  for (auto [id, q] : heavy) base[static_cast<size_t>(id)] = std::log(q);
+  double z = 0;
+  for (float l : base) z += std::exp(double(l));
+  Sampler s(p);
+  std::vector<int> counts(1000, 0);
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    std::vector<float> row = base;
+    counts[static_cast<size_t>(s.sample(row, {}))]++;
+  }
+  // Binomial standard deviation sqrt(n p (1-p)) <= 71 for n = 20000; 5 sigma = 355 counts.
+  for (auto [id, q] : heavy) EXPECT_NEAR(counts[static_cast<size_t>(id)], n * q / z, 355) << "token " << id;
+}
+
 TEST(Sampler, NeverSamplesPaddingIds) {
   SamplingParams p;
   p.greedy = true;
