@@ -6,14 +6,21 @@
 #include "tensor/quant_blocks.h"
 #include "tensor/quant_internal.h"
 #include "util/half.h"
+#include "util/multiversion.h"
 
 namespace moss {
 
-void quantize_q8_0_ref(const float* x, void* dst, int64_t n) {
+// Multi-versioned (it also quantizes every KV-cache row of a q8_0 cache). The comparisons below are
+// fmax / fmin for these operands (a NaN |x| never wins the maximum; v is not NaN where clamped), but
+// unlike the libm calls they vectorise; roundf is exact in every version, so all give the same bytes.
+MOSS_MULTIVERSION void quantize_q8_0_ref(const float* x, void* dst, int64_t n) {
   auto* y = static_cast<BlockQ8_0*>(dst);
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
     float amax = 0.0f;
-    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    for (int j = 0; j < kQK; ++j) {
+      const float a = std::fabs(x[j]);
+      amax = a > amax ? a : amax;
+    }
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ8_0 b;
@@ -21,7 +28,8 @@ void quantize_q8_0_ref(const float* x, void* dst, int64_t n) {
     for (int j = 0; j < kQK; ++j) {
       // roundf of |x*id| <= 127 (up to rounding); NaN inputs are stored as 0 instead of UB.
       const float v = std::roundf(x[j] * id);
-      b.qs[j] = static_cast<int8_t>(v == v ? std::fmax(-127.0f, std::fmin(127.0f, v)) : 0.0f);
+      const float c = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+      b.qs[j] = static_cast<int8_t>(v == v ? c : 0.0f);
     }
     std::memcpy(y + i, &b, sizeof b);
   }
