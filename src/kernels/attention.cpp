@@ -25,7 +25,7 @@ void to_f32_scalar(const uint16_t* src, float* dst, int64_t n) {
 void to_f16_scalar(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
 }
-constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr, nullptr, nullptr};
 
 void check_kv_type(DType t) {
   if (!kv_type_supported(t)) fail("KV cache element type ", dtype_name(t), " is not supported (f32, f16 or q8_0)");
@@ -45,13 +45,6 @@ float dot(const float* q, const float* k, int64_t n) {
   for (int w = kLanes / 2; w > 0; w /= 2)
     for (int i = 0; i < w; ++i) acc[i] += acc[i + w];
   return acc[0];
-}
-
-// The cache rows are read once each (no reuse) and a row's slice starts a new page: asking for the
-// row kAhead steps on keeps the memory busy while this one is computed.
-constexpr int64_t kAhead = 4;
-inline void prefetch_bytes(const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; i += 64) __builtin_prefetch(p + i);
 }
 
 // The slice [off, off + n) of cache rows as float32. F32 rows are read in place; F16 and Q8_0 rows
@@ -86,8 +79,7 @@ class RowReader {
   bool f16() const { return type_ == DType::F16; }
   // Whether the fused row kernels (dots / axpy) can read these rows: f32 and f16 only.
   bool fused() const { return type_ != DType::Q8_0; }
-  bool q8() const { return type_ == DType::Q8_0; }
-  void prefetch(int64_t j) const { prefetch_bytes(base_ + static_cast<size_t>(j) * row_bytes_, span_bytes_); }
+  void prefetch(int64_t j) const { prefetch_lines(base_ + static_cast<size_t>(j) * row_bytes_, span_bytes_); }
 
  private:
   const uint8_t* base_;
@@ -117,11 +109,10 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
   const RowReader keys(s.k, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
   const RowReader values(s.v, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
   const bool fused = keys.fused();
-  if ((ak.dots || ak.dots_q8) && static_cast<int64_t>(scratch.dots.size()) < G)
-    scratch.dots.resize(static_cast<size_t>(G));
-  // The whole-range kernels need whole 16-lane vectors per head (whole blocks for q8_0).
-  const bool ranges = ak.score_rows && ak.weigh_rows && head_dim % 16 == 0 &&
-                      (s.kv_type != DType::Q8_0 || head_dim % 32 == 0);
+  if (ak.dots && static_cast<int64_t>(scratch.dots.size()) < G) scratch.dots.resize(static_cast<size_t>(G));
+  // The whole-range kernels need whole 16-lane vectors per head (q8_0 heads are whole blocks of 32,
+  // check_seqs), so with them only f32 / f16 heads of other sizes take the per-row path below.
+  const bool ranges = ak.score_rows && ak.weigh_rows && head_dim % 16 == 0;
   for (int64_t t = 0; t < s.n_new; ++t) {
     const int64_t n_keys = s.n_past + t + 1;  // causal: positions 0..P+t
     if (static_cast<int64_t>(scores.size()) < G * n_keys) scores.resize(static_cast<size_t>(G * n_keys));
@@ -135,13 +126,8 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
       continue;
     }
     for (int64_t j = 0; j < n_keys; ++j) {
-      if (j + kAhead < n_keys) keys.prefetch(j + kAhead);
-      const float* q = s.q + t * s.q_stride + h0 * head_dim;
-      if (ak.dots_q8 && keys.q8()) {  // the same sums, from the q8_0 blocks directly
-        ak.dots_q8(q, keys.raw(j), G, head_dim, scratch.dots.data());
-        for (int64_t g = 0; g < G; ++g) sc[g * n_keys + j] = scratch.dots[static_cast<size_t>(g)] / scale;
-        continue;
-      }
+      if (j + kKvRowsAhead < n_keys) keys.prefetch(j + kKvRowsAhead);
+      const float* q = qt;
       if (ak.dots && fused) {  // the same sums, read from the cache row directly
         ak.dots(q, keys.raw(j), keys.f16(), G, head_dim, scratch.dots.data());
         for (int64_t g = 0; g < G; ++g) sc[g * n_keys + j] = scratch.dots[static_cast<size_t>(g)] / scale;
@@ -154,11 +140,7 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     float* out = s.out + t * s.out_stride + h0 * head_dim;
     for (int64_t d = 0; d < G * head_dim; ++d) out[d] = 0.0f;
     for (int64_t j = 0; j < n_keys; ++j) {
-      if (j + kAhead < n_keys) values.prefetch(j + kAhead);
-      if (ak.axpy_q8 && values.q8()) {
-        ak.axpy_q8(sc + j, n_keys, values.raw(j), G, head_dim, out);
-        continue;
-      }
+      if (j + kKvRowsAhead < n_keys) values.prefetch(j + kKvRowsAhead);
       if (ak.axpy && fused) {
         ak.axpy(sc + j, n_keys, values.raw(j), values.f16(), G, head_dim, out);
         continue;
@@ -225,7 +207,7 @@ void check_seqs(std::span<const AttentionSeq> seqs, int64_t head_dim) {
 
 // Work items: (sequence, group of contiguous heads), one group per thread for each sequence.
 AttentionJob::AttentionJob(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, int threads)
-    : seqs_(seqs.begin(), seqs.end()),
+    : seqs_(seqs),
       n_head_(n_head),
       head_dim_(head_dim),
       groups_(std::min<int64_t>(n_head, std::max(1, threads))),

@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "tensor/dtype.h"
 
@@ -50,15 +49,15 @@ void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_
 // attention() in pieces, for running it beside other work in one parallel region (the model computes
 // fc_in meanwhile): the constructor checks the sequences (throws before any work), then any threads
 // call run_next_item() until it returns false; each item is one sequence's group of heads (as many
-// groups per sequence as `threads`, at most n_head). Bit-identical to attention(). The sequences'
-// buffers must outlive the job.
+// groups per sequence as `threads`, at most n_head). Bit-identical to attention(). `seqs` and the
+// sequences' buffers must outlive the job.
 class AttentionJob {
  public:
   AttentionJob(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, int threads);
   bool run_next_item();  // thread-safe
 
  private:
-  std::vector<AttentionSeq> seqs_;
+  std::span<const AttentionSeq> seqs_;
   int64_t n_head_, head_dim_, groups_, items_;
   std::atomic<int64_t> next_{0};
 };

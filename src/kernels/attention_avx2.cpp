@@ -38,7 +38,7 @@ void to_f16_avx2(const float* src, uint16_t* dst, int64_t n) {
   }
 }
 
-constexpr AttentionKernels kTable{to_f32_avx2, to_f16_avx2, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+constexpr AttentionKernels kTable{to_f32_avx2, to_f16_avx2, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
 

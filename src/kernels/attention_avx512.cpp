@@ -1,7 +1,9 @@
 // AVX-512 pieces of attention (used only after cpuid says so): half <-> float conversions for the
 // f16 KV cache (vcvtph2ps / vcvtps2ph on 16 elements; the tail uses masked loads and stores, so
-// every element takes the same instruction, same rounding, as the others), and the two row
-// operations of attention reading float or half cache rows directly (no conversion pass).
+// every element takes the same instruction, same rounding, as the others), the two row operations
+// of attention reading float or half cache rows directly (no conversion pass; heads of any size),
+// and their whole-range forms over all rows of a head group (f32, f16 and q8_0 rows; heads of whole
+// 16-element vectors).
 // The row operations must give the portable loops' bits (attention_kernels.h): one 16-lane vector
 // is the portable code's 16 partial sums, and every multiply and add carries an explicit rounding
 // mode ({rn-sae}, the default mode), which keeps the compiler from fusing them into an FMA.
@@ -63,6 +65,15 @@ inline __m512 load_row(const void* row, int64_t i, __mmask16 m) {
 
 inline __mmask16 tail_mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
 
+// The portable reduction of the 16 lanes (8, 4, 2, 1 apart, lane i += lane i + w), in registers.
+inline float reduce_lanes(__m512 v) {
+  v = add(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 2, 3, 2)));  // lanes 0..7 += lanes 8..15
+  v = add(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 1, 1, 1)));  // lanes 0..3 += lanes 4..7
+  v = add(v, _mm512_permute_ps(v, _MM_SHUFFLE(3, 2, 3, 2)));        // lanes 0, 1 += lanes 2, 3
+  v = add(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 1, 1, 1)));        // lane 0 += lane 1
+  return _mm512_cvtss_f32(v);
+}
+
 template <bool F16>
 void dots_impl(const float* q, const void* row, int64_t G, int64_t D, float* out) {
   for (int64_t g = 0; g < G; ++g) {
@@ -76,11 +87,7 @@ void dots_impl(const float* q, const void* row, int64_t G, int64_t D, float* out
       acc = _mm512_mask_add_round_ps(acc, m, acc, mul(_mm512_maskz_loadu_ps(m, qg + d), load_row<F16>(row, base + d, m)),
                                      kRound);
     }
-    alignas(64) float a[16];
-    _mm512_store_ps(a, acc);
-    for (int w = 8; w > 0; w /= 2)
-      for (int i = 0; i < w; ++i) a[i] += a[i + w];
-    out[g] = a[0];
+    out[g] = reduce_lanes(acc);
   }
 }
 
@@ -107,34 +114,12 @@ void axpy512(const float* p, int64_t p_stride, const void* row, bool f16, int64_
 }
 
 // q8_0 rows: 16 elements = half a block, d * q exact in float32 (an 11-bit scale times an 8-bit
-// integer), so these are the values dequantize_row gives and the arithmetic is dots_impl's.
+// integer), so these are the values dequantize_row gives.
 inline __m512 load_q8(const void* row, int64_t i) {
   const auto* b = static_cast<const BlockQ8_0*>(row) + i / 32;
   const __m512 q = _mm512_cvtepi32_ps(
       _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs + (i % 32)))));
   return mul(_mm512_set1_ps(_cvtsh_ss(b->d)), q);
-}
-
-void dots_q8_512(const float* q, const void* row, int64_t G, int64_t D, float* out) {
-  for (int64_t g = 0; g < G; ++g) {
-    const float* qg = q + g * D;
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t d = 0; d < D; d += 16) acc = add(acc, mul(_mm512_loadu_ps(qg + d), load_q8(row, g * D + d)));
-    alignas(64) float a[16];
-    _mm512_store_ps(a, acc);
-    for (int w = 8; w > 0; w /= 2)
-      for (int i = 0; i < w; ++i) a[i] += a[i + w];
-    out[g] = a[0];
-  }
-}
-
-void axpy_q8_512(const float* p, int64_t p_stride, const void* row, int64_t G, int64_t D, float* out) {
-  for (int64_t g = 0; g < G; ++g) {
-    const __m512 pv = _mm512_set1_ps(p[g * p_stride]);
-    float* o = out + g * D;
-    for (int64_t d = 0; d < D; d += 16)
-      _mm512_storeu_ps(o + d, add(_mm512_loadu_ps(o + d), mul(pv, load_q8(row, g * D + d))));
-  }
 }
 
 // ---- whole-range forms (attention_kernels.h: score_rows / weigh_rows) ----
@@ -152,28 +137,13 @@ struct RowQ8 {
   static constexpr size_t kBytes16 = 17;
 };
 
-// The portable reduction of the 16 lanes (8, 4, 2, 1 apart, lane i += lane i + w), in registers.
-inline float reduce_lanes(__m512 v) {
-  v = add(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 2, 3, 2)));  // lanes 0..7 += lanes 8..15
-  v = add(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 1, 1, 1)));  // lanes 0..3 += lanes 4..7
-  v = add(v, _mm512_permute_ps(v, _MM_SHUFFLE(3, 2, 3, 2)));        // lanes 0, 1 += lanes 2, 3
-  v = add(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 1, 1, 1)));        // lane 0 += lane 1
-  return _mm512_cvtss_f32(v);
-}
-
-// Rows are fetched this many rows ahead (they are read once each, a cache row apart).
-constexpr int64_t kRowsAhead = 4;
-inline void prefetch_span(const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + i, _MM_HINT_T0);
-}
-
 template <class Row>
 void score_rows_impl(const float* q, const uint8_t* rows, size_t row_bytes, int64_t n, int64_t G, int64_t D,
                      float scale, float* out, int64_t out_stride) {
   const size_t span = static_cast<size_t>(G * D / 16) * Row::kBytes16;
   for (int64_t j = 0; j < n; ++j) {
     const uint8_t* row = rows + static_cast<size_t>(j) * row_bytes;
-    if (j + kRowsAhead < n) prefetch_span(row + kRowsAhead * row_bytes, span);
+    if (j + kKvRowsAhead < n) prefetch_lines(row + kKvRowsAhead * row_bytes, span);
     int64_t g = 0;
     for (; g + 4 <= G; g += 4) {  // four heads' chains side by side
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
@@ -208,7 +178,7 @@ void weigh_rows_impl(const float* p, int64_t p_stride, const uint8_t* rows, size
     const size_t span = static_cast<size_t>(c) * Row::kBytes16, first = static_cast<size_t>(v0) * Row::kBytes16;
     for (int64_t j = 0; j < n; ++j) {
       const uint8_t* row = rows + static_cast<size_t>(j) * row_bytes;
-      if (j + kRowsAhead < n) prefetch_span(row + kRowsAhead * row_bytes + first, span);
+      if (j + kKvRowsAhead < n) prefetch_lines(row + kKvRowsAhead * row_bytes + first, span);
       if (c == kChunk) {
 #pragma GCC unroll 16
         for (int64_t v = 0; v < kChunk; ++v)
@@ -243,8 +213,7 @@ void weigh_rows512(const float* p, int64_t p_stride, const void* rows, size_t ro
     weigh_rows_impl<RowF32>(p, p_stride, r, row_bytes, n, G, D, out);
 }
 
-constexpr AttentionKernels kTable{to_f32_avx512, to_f16_avx512, dots512,       axpy512,
-                                  dots_q8_512,   axpy_q8_512,   score_rows512, weigh_rows512};
+constexpr AttentionKernels kTable{to_f32_avx512, to_f16_avx512, dots512, axpy512, score_rows512, weigh_rows512};
 
 }  // namespace
 

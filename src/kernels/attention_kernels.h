@@ -7,6 +7,7 @@
 //  * the fused operations keep the portable loops' lanes and order of operations and never fuse a
 //    multiply and an add (the portable code, built without FMA, rounds both).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/cpu_features.h"
@@ -24,16 +25,13 @@ struct AttentionKernels {
   // axpy: out[gD + d] += p[g * p_stride] * row[gD + d].
   void (*dots)(const float* q, const void* row, bool f16, int64_t G, int64_t D, float* out);
   void (*axpy)(const float* p, int64_t p_stride, const void* row, bool f16, int64_t G, int64_t D, float* out);
-  // Optional, the same two for q8_0 rows (GGUF blocks of 32 int8 + an f16 scale; D a multiple of
-  // 32): each element is d * q, exact in float32, so the results are the bits of the portable loops
-  // on the dequantized row.
-  void (*dots_q8)(const float* q, const void* row, int64_t G, int64_t D, float* out);
-  void (*axpy_q8)(const float* p, int64_t p_stride, const void* row, int64_t G, int64_t D, float* out);
   // Optional, whole-range forms for one query row over n consecutive cache rows (row j at
   // rows + j * row_bytes; element type t: F32, F16 or Q8_0; D a multiple of 16, of 32 for Q8_0),
   // with the same per-element operations and order as the row forms above:
   // score_rows: out[g * out_stride + j] = dots(q, row j)[g] / scale;
   // weigh_rows: out[gD + d] = 0, then += p[g * p_stride + j] * row j [gD + d] for j = 0 .. n-1.
+  // Q8_0 elements are d * q, exact in float32, so those results are the bits of the portable loops
+  // on the dequantized rows.
   // One call per head group instead of one per row, the 16 lanes reduced in registers, and the
   // output kept in registers across rows.
   void (*score_rows)(const float* q, const void* rows, size_t row_bytes, int64_t n, DType t, int64_t G, int64_t D,
@@ -41,6 +39,13 @@ struct AttentionKernels {
   void (*weigh_rows)(const float* p, int64_t p_stride, const void* rows, size_t row_bytes, int64_t n, DType t,
                      int64_t G, int64_t D, float* out);
 };
+
+// Cache rows are read once each, a row (or more) apart: the kernels ask for the row this many steps
+// on while computing the current one, a cache line at a time over the bytes they will read.
+constexpr int64_t kKvRowsAhead = 4;
+inline void prefetch_lines(const void* p, size_t n) {
+  for (size_t i = 0; i < n; i += 64) __builtin_prefetch(static_cast<const char*>(p) + i);
+}
 
 const AttentionKernels& attention_kernels_scalar();
 const AttentionKernels& attention_kernels_avx2();
