@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/matmul_kernels.h"
+#include "util/aligned_buffer.h"
 #include "tensor/convert.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -37,29 +38,6 @@ void check(const WeightMatrix& w, int64_t m) {
   if (!w.data && w.rows > 0 && w.cols > 0) fail("matmul: weight matrix without data");
 }
 
-}  // namespace
-
-// A byte buffer aligned for 512-bit loads.
-class AlignedBuffer {
- public:
-  ~AlignedBuffer() { ::operator delete(data_, std::align_val_t(64)); }
-  uint8_t* reserve(size_t n) {
-    if (n > size_) {
-      ::operator delete(data_, std::align_val_t(64));
-      data_ = nullptr;
-      data_ = static_cast<uint8_t*>(::operator new(n, std::align_val_t(64)));
-      size_ = n;
-    }
-    return data_;
-  }
-  const uint8_t* data() const { return data_; }
-
- private:
-  uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
-
-namespace {
 bool is_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K; }
 }  // namespace
 
@@ -89,7 +67,7 @@ bool matmul_misses_fast_layout(const WeightMatrix& w) {
 }
 
 // The state of one matmul run in chunks (see MatmulJob in matmul.h). `xq` holds the encoded
-// activation rows: the calling thread's reusable buffer for matmul(), the job's own for MatmulJob.
+// activation rows: the calling thread's reusable buffer for matmul(), the caller's for MatmulJob.
 class MatmulJob::Impl {
  public:
   Impl(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
@@ -197,8 +175,9 @@ class MatmulJob::Impl {
   std::atomic<int64_t> next_{0};
 };
 
-MatmulJob::MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool)
-    : own_(std::make_unique<AlignedBuffer>()), impl_(std::make_unique<Impl>(x, m, w, bias, y, pool, *own_)) {}
+MatmulJob::MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
+                     AlignedBuffer& scratch)
+    : impl_(std::make_unique<Impl>(x, m, w, bias, y, pool, scratch)) {}
 MatmulJob::~MatmulJob() = default;
 bool MatmulJob::run_next_chunk() { return impl_->run_next_chunk(); }
 

@@ -35,12 +35,14 @@ class AlignedBuffer;
 
 // matmul() in pieces, for running it beside other work in one parallel region (the model computes
 // fc_in while attention reads the KV cache). The constructor checks the shapes and encodes the
-// activations (with the pool's threads for m >= 4); then any threads call run_next_chunk() until it
-// returns false, each call computing one chunk of output rows (bias included). The result is
-// bit-identical to matmul(). x, w's data, bias and y must outlive the job.
+// activations into `scratch` (with the pool's threads for m >= 4); then any threads call
+// run_next_chunk() until it returns false, each call computing one chunk of output rows (bias
+// included). The result is bit-identical to matmul(). x, w's data, bias, y and scratch must outlive
+// the job, and scratch must not serve another job meanwhile.
 class MatmulJob {
  public:
-  MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool);
+  MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
+            AlignedBuffer& scratch);
   ~MatmulJob();
   MatmulJob(const MatmulJob&) = delete;
   MatmulJob& operator=(const MatmulJob&) = delete;
@@ -49,7 +51,6 @@ class MatmulJob {
   class Impl;  // also what matmul() runs, with the calling thread's reusable buffer
 
  private:
-  std::unique_ptr<AlignedBuffer> own_;
   std::unique_ptr<Impl> impl_;
 };
 

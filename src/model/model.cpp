@@ -171,7 +171,7 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
   // when its own is empty. The results are those of running them one after the other.
   {
     AttentionJob attn(seqs, H, D, pool_->size());
-    MatmulJob up(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_);
+    MatmulJob up(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_, a.up_xq);
     pool_->run([&](int index, int) {
       if (index == 0) {
         while (attn.run_next_item()) {

@@ -18,6 +18,7 @@
 #include "kernels/rotary.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
+#include "util/aligned_buffer.h"
 
 namespace moss {
 
@@ -83,6 +84,7 @@ class Model {
   struct Activations {
     std::vector<float> x, h, qkv, att, attn_out, up, ff;  // [N, E], [N, 3E], [N, F]
     std::vector<float> last, logits;                      // [M, E], [M, V] for the M logit rows
+    AlignedBuffer up_xq;  // fc_in's encoded activation rows (it runs beside attention, MatmulJob)
   };
 
   void validate_batch(std::span<SeqBatch> batch) const;

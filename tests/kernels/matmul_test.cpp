@@ -14,6 +14,7 @@
 #include "kernels/matmul_kernels.h"
 #include "tensor/convert.h"
 #include "tensor/quant_blocks.h"
+#include "util/aligned_buffer.h"
 #include "util/error.h"
 #include "util/half.h"
 #include "util/thread_pool.h"
@@ -271,13 +272,14 @@ TEST(Matmul, JobEqualsMatmul) {
       const Data d = make(c, 19);
       std::vector<float> want(static_cast<size_t>(c.m * c.n), NAN), got(want.size(), NAN), alone(want.size(), NAN);
       matmul(d.x.data(), c.m, d.wm, d.bias.data(), want.data(), pool);
-      MatmulJob job(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool);
+      AlignedBuffer scratch, solo_scratch;
+      MatmulJob job(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool, scratch);
       pool.run([&](int, int) {
         while (job.run_next_chunk()) {
         }
       });
       ASSERT_EQ(got, want) << dtype_name(c.type) << " m=" << c.m << " threads=" << threads;
-      MatmulJob solo(d.x.data(), c.m, d.wm, d.bias.data(), alone.data(), pool);
+      MatmulJob solo(d.x.data(), c.m, d.wm, d.bias.data(), alone.data(), pool, solo_scratch);
       while (solo.run_next_chunk()) {
       }
       ASSERT_EQ(alone, want) << dtype_name(c.type) << " m=" << c.m << " one thread";
