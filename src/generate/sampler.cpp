@@ -24,7 +24,7 @@ namespace {
 struct Scratch {
   std::vector<float> w;
   std::vector<int32_t> bucket;
-  std::vector<double> block_sum;
+  std::vector<double> block_sum, mass;
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -195,19 +195,21 @@ void apply_top_p(std::span<float> logits, float p, TopPVariant variant) {
   // Four interleaved histograms, combined after, and the total from the buckets: one running sum
   // over the row (each add waiting on the last) was a third of the sampler's time. Only the order
   // of the double additions changes, far below the margins above.
+  // The histograms live in the thread's scratch (4 x 4097 doubles: a fresh 128 KiB allocation per
+  // token would be mmapped and faulted in each time); histogram 0 ends up holding the sums.
   constexpr int kWays = 4;
-  std::vector<double> ways(static_cast<size_t>(kWays) * (kBuckets + 1), 0.0);
-  {
-    size_t i = 0;
-    for (; i + kWays <= n; i += kWays)
-      for (int k = 0; k < kWays; ++k) ways[static_cast<size_t>(k) * (kBuckets + 1) + bucket[i + k]] += w[i + k];
-    for (; i < n; ++i) ways[bucket[i]] += w[i];
-  }
-  std::vector<double> mass(kBuckets + 1, 0.0);
+  constexpr size_t kStride = kBuckets + 1;
+  std::vector<double>& ways = scratch().mass;
+  ways.assign(kWays * kStride, 0.0);
+  size_t i = 0;
+  for (; i + kWays <= n; i += kWays)
+    for (size_t k = 0; k < kWays; ++k) ways[k * kStride + bucket[i + k]] += w[i + k];
+  for (; i < n; ++i) ways[bucket[i]] += w[i];
+  const double* mass = ways.data();
   double z = 0;
-  for (int32_t b = 0; b <= kBuckets; ++b) {
-    for (int k = 0; k < kWays; ++k) mass[b] += ways[static_cast<size_t>(k) * (kBuckets + 1) + b];
-    z += mass[b];
+  for (size_t b = 0; b < kStride; ++b) {
+    for (size_t k = 1; k < kWays; ++k) ways[b] += ways[k * kStride + b];
+    z += ways[b];
   }
   const double target = double(p) * z;
   const bool asc = variant == TopPVariant::Ascending;
@@ -281,7 +283,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> sequen
   constexpr size_t kBlock = 256;
   const size_t n = w.size(), n_blocks = (n + kBlock - 1) / kBlock;
   std::vector<double>& block_sum = scratch().block_sum;
-  block_sum.assign(n_blocks, 0.0);
+  block_sum.resize(n_blocks);
   block_sums(w, kBlock, block_sum);
   double total = 0;
   for (double b : block_sum) total += b;
@@ -296,19 +298,16 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> sequen
     }
     c += block_sum[b];
   }
-  int32_t last_nonzero = -1;
-  if (start < n_blocks) {
-    for (size_t i = start * kBlock; i < n; ++i) {
-      if (w[i] <= 0) continue;
-      last_nonzero = static_cast<int32_t>(i);
-      c += w[i];
-      if (u < c) return last_nonzero;
-    }
+  for (size_t i = start * kBlock; i < n; ++i) {
+    if (w[i] <= 0) continue;
+    c += w[i];
+    if (u < c) return static_cast<int32_t>(i);
   }
-  // Rounding at the very top end (the walk's sums fell just short of u): the last positive weight.
-  for (size_t i = n; i-- > 0;)
-    if (w[i] > 0) return static_cast<int32_t>(i);
-  return last_nonzero;
+  // Rounding at the very top end (the walk's sums fell just short of u): the last positive weight
+  // (one exists: the maximum's weight is exp(0) = 1).
+  size_t last = n;
+  while (last > 0 && !(w[last - 1] > 0)) --last;
+  return static_cast<int32_t>(last) - 1;
 }
 
 }  // namespace moss

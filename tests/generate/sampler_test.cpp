@@ -191,12 +191,18 @@ TEST(Sampler, GreedyIsArgmaxAfterPenalty) {
   EXPECT_EQ(s.sample(l, ids), 1);
 }
 
-TEST(Sampler, SeededSamplingIsReproducibleAndFollowsProbabilities) {
+// Multinomial sampling from the softmax of the logits as given: no temperature, top-p or penalty.
+SamplingParams plain_sampling(uint64_t seed) {
   SamplingParams p;
   p.temperature = 1.0f;
   p.top_p = 1.0f;
   p.repetition_penalty = 1.0f;
-  p.seed = 42;
+  p.seed = seed;
+  return p;
+}
+
+TEST(Sampler, SeededSamplingIsReproducibleAndFollowsProbabilities) {
+  const SamplingParams p = plain_sampling(42);
   const std::vector<float> base = {std::log(0.5f), std::log(0.3f), std::log(0.2f)};
   Sampler a(p), b(p);
   std::vector<int> counts(3, 0);
@@ -216,11 +222,7 @@ TEST(Sampler, SeededSamplingIsReproducibleAndFollowsProbabilities) {
 // A row of 1000 tokens spans several of the walk's 256-weight blocks: tokens on both sides of block
 // boundaries (255/256, 511/512) and in the last, partial block are drawn at their probabilities.
 TEST(Sampler, FollowsProbabilitiesAcrossWalkBlocks) {
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.top_p = 1.0f;
-  p.repetition_penalty = 1.0f;
-  p.seed = 7;
+  const SamplingParams p = plain_sampling(7);
   std::vector<float> base(1000, std::log(1e-6f));  // the rest: 994 x 1e-6, ~0.1% in all
   const std::vector<std::pair<int, float>> heavy = {{3, 0.2f}, {255, 0.15f}, {256, 0.15f},
                                                     {511, 0.2f}, {512, 0.1f}, {999, 0.2f}};
