@@ -27,9 +27,6 @@ void to_f16_scalar(const float* src, uint16_t* dst, int64_t n) {
 }
 constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr, nullptr, nullptr};
 
-void check_kv_type(DType t) {
-  if (!kv_type_supported(t)) fail("KV cache element type ", dtype_name(t), " is not supported (f32, f16 or q8_0)");
-}
 
 // q . k with 16 independent partial sums (lane i sums the terms d = i mod 16), added pairwise at the
 // end: the compiler turns the lanes into SIMD registers, and the additions no longer wait on each
@@ -174,8 +171,12 @@ const AttentionKernels& attention_kernels(Isa isa) {
 
 bool kv_type_supported(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::Q8_0; }
 
+void require_kv_type(DType t) {
+  if (!kv_type_supported(t)) fail("KV cache element type ", dtype_name(t), " is not supported (f32, f16 or q8_0)");
+}
+
 void kv_from_f32(DType t, const float* src, void* dst, int64_t n) {
-  check_kv_type(t);
+  require_kv_type(t);
   if (t == DType::F32)
     std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
   else if (t == DType::F16)
@@ -185,7 +186,7 @@ void kv_from_f32(DType t, const float* src, void* dst, int64_t n) {
 }
 
 void kv_to_f32(DType t, const void* src, float* dst, int64_t n) {
-  check_kv_type(t);
+  require_kv_type(t);
   if (t == DType::F32)
     std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
   else if (t == DType::F16)
@@ -198,7 +199,7 @@ namespace {
 // Q8_0 rows are read per head group, so each head must be whole blocks of 32.
 void check_seqs(std::span<const AttentionSeq> seqs, int64_t head_dim) {
   for (const AttentionSeq& s : seqs) {
-    check_kv_type(s.kv_type);
+    require_kv_type(s.kv_type);
     if (s.kv_type == DType::Q8_0 && head_dim % 32 != 0)
       fail("a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is ", head_dim, ")");
   }

@@ -34,6 +34,8 @@ struct AttentionSeq {
 // The KV element types attention() reads: F32, F16 and Q8_0 (rows of 34-byte blocks of 32 values,
 // the GGUF q8_0 layout, dequantized exactly to float32 before the arithmetic).
 bool kv_type_supported(DType t);
+// Throws moss::Error naming the supported types when kv_type_supported(t) is false.
+void require_kv_type(DType t);
 // dst[0..n) = src converted to the KV element type t (F16: round to nearest even, magnitudes from
 // 65520 on to +-inf; Q8_0: the reference quantizer, n a multiple of 32; F32: a copy), with the
 // active instruction set's conversions (every set gives the same bits). Throws moss::Error for an

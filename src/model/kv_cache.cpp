@@ -19,7 +19,7 @@ KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
       n_embd_(config.n_embd),
       capacity_(capacity == 0 ? config.n_ctx : capacity),
       type_(type) {
-  if (!kv_type_supported(type)) fail("KV cache element type ", dtype_name(type), " is not supported (f32, f16 or q8_0)");
+  require_kv_type(type);
   if (type == DType::Q8_0 && (config.head_dim <= 0 || config.head_dim % 32 != 0))
     fail("a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is ", config.head_dim, ")");
   row_bytes_ = row_bytes(type, n_embd_);

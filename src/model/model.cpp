@@ -58,7 +58,7 @@ Model::Model(ModelFile file, int n_threads, DType kv_type)
       pool_(std::make_unique<ThreadPool>(n_threads)),
       rope_(config_.n_ctx, config_.rotary_dim, config_.rope_base, config_.rope_variant),
       kv_type_(kv_type) {
-  if (!kv_type_supported(kv_type_)) fail("KV cache element type ", dtype_name(kv_type_), " is not supported (f32, f16 or q8_0)");
+  require_kv_type(kv_type_);
   const int64_t E = config_.n_embd, F = config_.n_inner, V = config_.n_vocab;
   embedding_ = &tensor_with_shape(file_, "token_embd.weight", {V, E});
   for (int64_t l = 0; l < config_.n_layer; ++l) {
@@ -239,7 +239,7 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
 }
 
 std::unique_ptr<Model> Model::load(const std::string& path, int n_threads, DType kv_type) {
-  if (!kv_type_supported(kv_type)) fail("KV cache element type ", dtype_name(kv_type), " is not supported (f32, f16 or q8_0)");
+  require_kv_type(kv_type);  // before reading the file
   return std::make_unique<Model>(open_model(path), n_threads, kv_type);
 }
 
