@@ -403,8 +403,9 @@ TEST(AttentionF16, WithinDerivedBoundOfExactFormula) {
   }
 }
 
-// The instruction-set row operations (AVX-512 reads f32 or f16 rows directly) at the real head size
-// (D = 128) and with a vector tail (D = 40): the reference's bits for both element types.
+// The instruction-set row operations (AVX-512 reads f32 or f16 rows directly: whole-range kernels at
+// the real head size D = 128, per-row ones with a vector tail at D = 40): the reference's bits for
+// both element types.
 TEST(AttentionF16, RowOperationsEqualReferenceAtModelHeadSizes) {
   for (int64_t D : {40, 128}) {
     const int64_t H = 4, E = H * D;
@@ -422,21 +423,8 @@ TEST(AttentionF16, RowOperationsEqualReferenceAtModelHeadSizes) {
         seqs.push_back({h.c.q.data(), E, k, v, E, want.back().data(), E, h.c.P, h.c.T, t});
       }
       attention_reference(seqs, H, D);
-      const Isa saved = active_isa();
-      for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
-        if (!isa_supported(isa)) continue;
-        force_isa(isa);
-        ThreadPool pool(2);
-        std::vector<std::vector<float>> got;
-        std::vector<AttentionSeq> seqs2 = seqs;
-        for (size_t i = 0; i < seqs.size(); ++i) {
-          got.emplace_back(want[i].size(), NAN);
-          seqs2[i].out = got.back().data();
-        }
-        attention(seqs2, H, D, pool);
-        EXPECT_EQ(got, want) << isa_name(isa) << " D " << D << " " << dtype_name(t);
-      }
-      force_isa(saved);
+      SCOPED_TRACE(testing::Message() << "D " << D << " " << dtype_name(t));
+      expect_on_every_isa_and_thread_count(seqs, H, D, want);
     }
   }
 }
