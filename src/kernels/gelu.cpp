@@ -15,8 +15,7 @@
 #include "util/multiversion.h"
 #include "util/thread_pool.h"
 
-// The vector helpers are internal (always inlined); the ABI note about passing them is irrelevant.
-#pragma GCC diagnostic ignored "-Wpsabi"
+// (-Wpsabi for the 512-bit vector helpers is silenced in kernels/exp_double.h.)
 
 namespace moss {
 

@@ -10,8 +10,7 @@
 #include "kernels/exp_double.h"
 #include "util/multiversion.h"
 
-// The vector helpers are internal (always inlined); the ABI note about passing them is irrelevant.
-#pragma GCC diagnostic ignored "-Wpsabi"
+// (-Wpsabi for the 512-bit vector helpers is silenced in kernels/exp_double.h.)
 
 namespace moss {
 
