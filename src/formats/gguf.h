@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "formats/metadata.h"
 #include "formats/model_file.h"
@@ -30,6 +31,19 @@ void parse_gguf(const uint8_t* data, size_t size, const std::string& source, Met
 
 // Maps and parses a GGUF file; the mapping lives as long as the returned tensors.
 ModelFile read_gguf(const std::string& path);
+
+// One tensor's entry in a GGUF header; shape in PyTorch order (written reversed: ne[0] innermost).
+struct GgufTensorInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+  DType type;
+  uint64_t offset;  // from the start of the data section
+};
+
+// The bytes of a GGUF v3 header: magic, version, counts, the metadata, the tensor infos, then zeros up
+// to a multiple of `alignment` (where the data section starts). Both writers (write_gguf and the
+// random benchmark models) use it.
+std::string encode_gguf_header(const Metadata& meta, const std::vector<GgufTensorInfo>& tensors, uint64_t alignment);
 
 // GGUF's general.file_type (LLAMA_FTYPE) for a file whose weight matrices are `weight_type`.
 uint32_t gguf_file_type(DType weight_type);

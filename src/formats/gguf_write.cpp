@@ -2,9 +2,6 @@
 // header, KV pairs, tensor infos, zero padding to the alignment, then each tensor's bytes padded to
 // the alignment, with offsets equal to the running sum of padded sizes in tensor-info order (the
 // order llama.cpp's reader insists on). Weights are converted row by row, so memory stays small.
-#include <unistd.h>
-
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -13,6 +10,7 @@
 #include "formats/gguf.h"
 #include "tensor/convert.h"
 #include "util/error.h"
+#include "util/file_writer.h"
 
 namespace moss {
 
@@ -110,21 +108,29 @@ void check_writable(DType type) {
     fail("cannot write weights as ", tr.name);
 }
 
-struct TempFile {
-  std::string path;
-  FILE* f = nullptr;
-  bool done = false;
-  ~TempFile() {
-    if (f) std::fclose(f);
-    if (!done) std::remove(path.c_str());
-  }
-};
-
-void write_all(TempFile& tf, const void* p, size_t n) {
-  if (n && std::fwrite(p, 1, n, tf.f) != n) fail("cannot write ", tf.path, ": disk full or I/O error");
-}
-
 }  // namespace
+
+std::string encode_gguf_header(const Metadata& meta, const std::vector<GgufTensorInfo>& tensors, uint64_t alignment) {
+  Bytes head;
+  head.put<uint32_t>(0x46554747);  // "GGUF"
+  head.put<uint32_t>(kGgufVersion);
+  head.put<uint64_t>(tensors.size());
+  head.put<uint64_t>(meta.entries().size());
+  for (const auto& [k, v] : meta.entries()) {
+    head.put_string(k);
+    head.put<uint32_t>(static_cast<uint32_t>(v.type));
+    head.put_value(v, k);
+  }
+  for (const auto& t : tensors) {
+    head.put_string(t.name);
+    head.put<uint32_t>(static_cast<uint32_t>(t.shape.size()));
+    for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) head.put<uint64_t>(static_cast<uint64_t>(*it));
+    head.put<uint32_t>(static_cast<uint32_t>(t.type));
+    head.put<uint64_t>(t.offset);
+  }
+  head.pad_to(alignment);
+  return head.str();
+}
 
 void write_gguf(const std::string& path, const ModelFile& model, DType weight_type, const Progress& progress,
                 bool keep_weight_types) {
@@ -178,34 +184,14 @@ void write_gguf(const std::string& path, const ModelFile& model, const WeightTyp
   if (any_quantized) meta.set(keys::kQuantVersion, MetaValue::u32(2));
   meta.set(keys::kAlignment, MetaValue::u32(static_cast<uint32_t>(alignment)));
 
-  Bytes head;
-  head.put<uint32_t>(0x46554747);  // "GGUF"
-  head.put<uint32_t>(kGgufVersion);
-  head.put<uint64_t>(plans.size());
-  head.put<uint64_t>(meta.entries().size());
-  for (const auto& [k, v] : meta.entries()) {
-    head.put_string(k);
-    head.put<uint32_t>(static_cast<uint32_t>(v.type));
-    head.put_value(v, k);
-  }
-  for (const auto& p : plans) {
-    head.put_string(p.src->name);
-    head.put<uint32_t>(static_cast<uint32_t>(p.src->shape.size()));
-    for (auto it = p.src->shape.rbegin(); it != p.src->shape.rend(); ++it) head.put<uint64_t>(static_cast<uint64_t>(*it));
-    head.put<uint32_t>(static_cast<uint32_t>(p.out));
-    head.put<uint64_t>(p.offset);
-  }
-  head.pad_to(alignment);
-
-  TempFile tf;
-  tf.path = path + ".tmp." + std::to_string(::getpid());
-  tf.f = std::fopen(tf.path.c_str(), "wb");
-  if (!tf.f) fail("cannot create ", tf.path, ": ", std::strerror(errno));
-  write_all(tf, head.str().data(), head.str().size());
-
+  std::vector<GgufTensorInfo> infos;
+  infos.reserve(plans.size());
+  for (const auto& p : plans) infos.push_back({p.src->name, p.src->shape, p.out, p.offset});
+  FileWriter out(path);
+  const std::string head = encode_gguf_header(meta, infos, alignment);
+  out.write(head.data(), head.size());
   uint64_t done = 0;
   if (progress) progress(0, total);
-  const char zeros[64] = {};
   std::vector<float> row;
   std::vector<uint8_t> chunk;
   constexpr size_t kChunk = 8u << 20;  // converted bytes are flushed in ~8 MB pieces
@@ -216,7 +202,7 @@ void write_gguf(const std::string& path, const ModelFile& model, const WeightTyp
     if (p.out == t.dtype) {
       for (uint64_t k = 0; k < p.nbytes; k += kChunk) {
         const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, p.nbytes - k));
-        write_all(tf, src + k, n);
+        out.write(src + k, n);
         done += n;
         if (progress) progress(done, total);
       }
@@ -230,24 +216,18 @@ void write_gguf(const std::string& path, const ModelFile& model, const WeightTyp
         chunk.resize(at + out_row);
         quantize_row(p.out, row.data(), chunk.data() + at, cols);
         if (chunk.size() >= kChunk || r + 1 == t.rows()) {
-          write_all(tf, chunk.data(), chunk.size());
+          out.write(chunk.data(), chunk.size());
           done += chunk.size();
           chunk.clear();
           if (progress) progress(done, total);
         }
       }
     }
-    const uint64_t pad = (alignment - p.nbytes % alignment) % alignment;
-    write_all(tf, zeros, static_cast<size_t>(pad));
-    done += pad;
+    const uint64_t before = out.offset();
+    out.pad_to(alignment);
+    done += out.offset() - before;
   }
-  if (std::fflush(tf.f) != 0 || std::fclose(tf.f) != 0) {
-    tf.f = nullptr;
-    fail("cannot write ", tf.path, ": disk full or I/O error");
-  }
-  tf.f = nullptr;
-  if (std::rename(tf.path.c_str(), path.c_str()) != 0) fail("cannot rename ", tf.path, " to ", path, ": ", std::strerror(errno));
-  tf.done = true;
+  out.commit();
   if (progress) progress(total, total);
 }
 

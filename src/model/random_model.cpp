@@ -17,6 +17,7 @@
 #include "formats/hf_tokenizer.h"
 #include "tensor/convert.h"
 #include "util/error.h"
+#include "util/file_writer.h"
 
 namespace moss {
 
@@ -105,59 +106,6 @@ HfTokenizerFiles moss_files(std::string vocab_json, std::string merges_txt, int6
 
 // ---- GGUF writing ----
 
-struct GgufOut {
-  FILE* f;
-  std::string path;
-  void raw(const void* p, size_t n) {
-    if (n && std::fwrite(p, 1, n, f) != n) fail("cannot write ", path, ": disk full or I/O error");
-  }
-  template <typename T>
-  void put(T v) {
-    raw(&v, sizeof v);
-  }
-  void str(const std::string& s) {
-    put<uint64_t>(s.size());
-    raw(s.data(), s.size());
-  }
-  void value(const MetaValue& v) {
-    switch (v.type) {
-      case MetaType::U32:
-        put<uint32_t>(static_cast<uint32_t>(v.i));
-        break;
-      case MetaType::I32:
-        put<int32_t>(static_cast<int32_t>(v.i));
-        break;
-      case MetaType::F32:
-        put<float>(static_cast<float>(v.f));
-        break;
-      case MetaType::BOOL:
-        put<uint8_t>(v.i ? 1 : 0);
-        break;
-      case MetaType::STRING:
-        str(v.s);
-        break;
-      case MetaType::ARRAY:
-        put<uint32_t>(static_cast<uint32_t>(v.elem_type));
-        put<uint64_t>(v.array.size());
-        for (const auto& e : v.array) value(e);
-        break;
-      default:
-        fail("random model: unexpected metadata type ", static_cast<uint32_t>(v.type));  // not produced here
-    }
-  }
-  void pad(uint64_t at) {
-    static const char zeros[kMossWriteAlignment] = {};
-    raw(zeros, (kMossWriteAlignment - at % kMossWriteAlignment) % kMossWriteAlignment);
-  }
-};
-
-struct PlannedTensor {
-  std::string name;
-  std::vector<int64_t> shape;  // PyTorch order
-  DType type;
-  uint64_t nbytes, offset;
-};
-
 }  // namespace
 
 const RandomModelShape& random_model_shape(const std::string& name) {
@@ -212,11 +160,13 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
     fail("random model: the tokenizer has ", n_tok, " tokens but the '", s.name, "' shape only ", s.vocab,
          " vocabulary rows (use the built-in vocabulary)");
 
-  std::vector<PlannedTensor> ts;
+  std::vector<GgufTensorInfo> ts;
+  std::vector<uint64_t> nbytes;
   uint64_t off = 0;
   auto add = [&](const std::string& name, std::vector<int64_t> shape, DType t) {
     const uint64_t nb = row_bytes(t, shape.back()) * static_cast<uint64_t>(shape.size() == 2 ? shape[0] : 1);
-    ts.push_back({name, std::move(shape), t, nb, off});
+    ts.push_back({name, std::move(shape), t, off});
+    nbytes.push_back(nb);
     off += (nb + kMossWriteAlignment - 1) / kMossWriteAlignment * kMossWriteAlignment;
   };
   const int64_t E = s.n_embd, F = s.n_inner, V = s.vocab;
@@ -254,54 +204,26 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
   meta.set(keys::kVocabSize, MetaValue::u32(static_cast<uint32_t>(V)));
   for (const auto& [k, v] : tok.entries()) meta.set(k, v);
 
-  const std::string tmp = path + ".tmp";
-  GgufOut o{std::fopen(tmp.c_str(), "wb"), tmp};
-  if (!o.f) fail("cannot create ", tmp);
-  std::unique_ptr<FILE, int (*)(FILE*)> guard(o.f, std::fclose);
-  try {
-    o.raw("GGUF", 4);
-    o.put<uint32_t>(kGgufVersion);
-    o.put<uint64_t>(ts.size());
-    o.put<uint64_t>(meta.entries().size());
-    for (const auto& [k, v] : meta.entries()) {
-      o.str(k);
-      o.put<uint32_t>(static_cast<uint32_t>(v.type));
-      o.value(v);
+  FileWriter out(path);
+  const std::string head = encode_gguf_header(meta, ts, kMossWriteAlignment);
+  out.write(head.data(), head.size());
+  // Seeds seed, seed+1 for the two row lengths: seed 1 gives the pools of the original bench models.
+  RandomRows pool_e(wt, E, seed), pool_f(wt, F, seed + 1);
+  std::vector<uint8_t> buf;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const GgufTensorInfo& t = ts[i];
+    buf.assign(nbytes[i], 0);
+    if (t.shape.size() == 2) {
+      (t.shape[1] == E ? pool_e : pool_f).fill(buf.data(), t.shape[0]);
+    } else if (t.name.find("norm.weight") != std::string::npos) {
+      const float one = 1.0f;
+      for (int64_t k = 0; k < t.shape[0]; ++k) std::memcpy(buf.data() + 4 * k, &one, 4);
     }
-    for (const auto& t : ts) {
-      o.str(t.name);
-      o.put<uint32_t>(static_cast<uint32_t>(t.shape.size()));
-      for (size_t i = t.shape.size(); i-- > 0;) o.put<uint64_t>(static_cast<uint64_t>(t.shape[i]));  // ne[0] innermost
-      o.put<uint32_t>(static_cast<uint32_t>(t.type));
-      o.put<uint64_t>(t.offset);
-    }
-    o.pad(static_cast<uint64_t>(std::ftell(o.f)));
-
-    // Seeds seed, seed+1 for the two row lengths: seed 1 gives the pools of the original bench models.
-    RandomRows pool_e(wt, E, seed), pool_f(wt, F, seed + 1);
-    std::vector<uint8_t> buf;
-    uint64_t written = 0;
-    for (const auto& t : ts) {
-      buf.assign(t.nbytes, 0);
-      if (t.shape.size() == 2) {
-        (t.shape[1] == E ? pool_e : pool_f).fill(buf.data(), t.shape[0]);
-      } else if (t.name.find("norm.weight") != std::string::npos) {
-        const float one = 1.0f;
-        for (int64_t i = 0; i < t.shape[0]; ++i) std::memcpy(buf.data() + 4 * i, &one, 4);
-      }
-      o.raw(buf.data(), buf.size());
-      o.pad(t.nbytes);
-      written += (t.nbytes + kMossWriteAlignment - 1) / kMossWriteAlignment * kMossWriteAlignment;
-      if (progress) progress(written, off);
-    }
-    if (std::fflush(o.f) != 0) fail("cannot write ", tmp, ": disk full or I/O error");
-  } catch (...) {
-    guard.reset();
-    std::remove(tmp.c_str());
-    throw;
+    out.write(buf.data(), buf.size());
+    out.pad_to(kMossWriteAlignment);
+    if (progress) progress(t.offset + (nbytes[i] + kMossWriteAlignment - 1) / kMossWriteAlignment * kMossWriteAlignment, off);
   }
-  guard.reset();
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename ", tmp, " to ", path);
+  out.commit();
 }
 
 RandomRows::RandomRows(DType t, int64_t c, uint32_t seed) : type(t), cols(c), rb(row_bytes(t, c)), rows(rb * kRows) {

