@@ -6,11 +6,11 @@
 //   moss bench --make-model FILE [--shape small|moss16b|tiny|tiny-chat|tiny-gpt2] [--type T] [--vocab-dir DIR|builtin] [--seed S]
 //                                                           writes a random-weight GGUF benchmark model
 //                                                           with a working tokenizer (model/random_model.h)
-// Every mode also measures the machine's read bandwidth in the same run, right before and right after
-// the timed work (all threads summing a buffer much larger than the caches; the higher of the two
-// counts) and reports decode efficiency = effective GB/s / measured GB/s, where
-// effective = weight bytes read per decoded token x decode tok/s. With --json the last stdout line is
-// one JSON object.
+// Every mode also measures the machine's read bandwidth in the same run (cli/read_probe.h: all threads
+// summing a buffer much larger than the caches) right after every decoded token, and reports decode
+// efficiency = effective GB/s / that paired read bandwidth, where effective = weight bytes read per
+// decoded token x decode tok/s; the figure against reads right before and after the run is reported
+// beside it. With --json the last stdout line is one JSON object.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -19,6 +19,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "cli/progress_line.h"
+#include "cli/read_probe.h"
 #include "formats/metadata.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
@@ -35,6 +37,7 @@
 #include "tensor/convert.h"
 #include "tensor/dtype.h"
 #include "util/error.h"
+#include "util/huge_pages.h"
 #include "util/thread_pool.h"
 
 namespace moss::cli {
@@ -64,43 +67,27 @@ double load_average() {
 using Shape = RandomModelShape;
 const Shape& shape_by_name(const std::string& s) { return random_model_shape(s); }
 
-// ---- read bandwidth: every thread sums its slice of a buffer (1 GiB by default, far larger than the
-// caches); best of 3 passes. ----
-double measure_bandwidth_gbs(ThreadPool& pool, size_t bytes) {
-  const size_t n = bytes / 8;
-  std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
-  pool.parallel_for(static_cast<int64_t>(n), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) buf[i] = static_cast<uint64_t>(i);  // fault the pages in, per thread
-  });
-  std::vector<uint64_t> sink(static_cast<size_t>(pool.size()) * 8);
-  // Best of plain sequential reads and reads with a software prefetch 6 KB ahead: the decode
-  // kernels prefetch their weights, so the reference they are compared with must be allowed to
-  // as well (with plain reads only, q8_0 decode measured above 100% of the "bandwidth").
-  double best = 0;
-  for (int rep = 0; rep < 6; ++rep) {
-    const bool prefetch = rep % 2 == 1;
-    const auto t0 = Clock::now();
-    pool.run([&](int index, int count) {
-      int64_t b, e;
-      split_range(static_cast<int64_t>(n), index, count, b, e);
-      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-      int64_t i = b;
-      constexpr int64_t kAhead = 6144 / 8;
-      if (prefetch)
-        for (; i + 8 <= e; i += 8) {  // one cache line per step, one prefetch per line
-          __builtin_prefetch(&buf[std::min<int64_t>(i + kAhead, static_cast<int64_t>(n) - 1)]);
-          s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
-          s4 += buf[i + 4], s5 += buf[i + 5], s6 += buf[i + 6], s7 += buf[i + 7];
-        }
-      for (; i + 4 <= e; i += 4) s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
-      for (; i < e; ++i) s0 += buf[i];
-      sink[static_cast<size_t>(index) * 8] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
-    });
-    best = std::max(best, static_cast<double>(bytes) / seconds_since(t0) / 1e9);
+// Decode timed token by token, each token's time paired with a read of the probe taken right after
+// it (best of a plain and a prefetched pass): on a host whose bandwidth moves by 2x within seconds,
+// a reference read before or after the run can fall in another phase than the decode (one run read
+// 30 GB/s before and 59 after), while a pair is milliseconds apart.
+struct PairedDecode {
+  std::vector<double> token_s, read_s;
+  double read_cpu_s = 0;  // CPU time of the reads, which the decode's tokens per CPU-second exclude
+  template <class Step>
+  void run(int tokens, ReadProbe& probe, Step&& step) {
+    for (int i = 0; i < tokens; ++i) {
+      const auto t0 = Clock::now();
+      step();
+      token_s.push_back(seconds_since(t0));
+      const double c0 = cpu_seconds();
+      read_s.push_back(probe.best_seconds(2));
+      read_cpu_s += cpu_seconds() - c0;
+    }
   }
-  return best;
-}
-
+  double decode_seconds() const { return std::accumulate(token_s.begin(), token_s.end(), 0.0); }
+  double read_seconds() const { return std::accumulate(read_s.begin(), read_s.end(), 0.0); }
+};
 
 // --make-model: the model file itself is written by model/random_model. The tokenizer is GPT-2's BPE
 // from --vocab-dir; by default the shared/data/gpt2-bpe folder beside the checkout when it exists
@@ -133,7 +120,7 @@ struct BenchOptions {
 };
 
 // ---- kernel-level: the matmuls of one token through the model shape (m = 1) and of a prefill batch. ----
-nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool) {
+nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool, ReadProbe& probe, PairedDecode& timing) {
   const Shape& s = shape_by_name(o.shape);
   const DType wt = dtype_from_name(o.type);
   if (!matmul_supports(wt)) fail("no fast matmul for ", o.type);
@@ -176,15 +163,14 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool) {
   };
   pass(1);  // warm up
   const double c0 = cpu_seconds();
-  const auto t0 = Clock::now();
-  for (int i = 0; i < o.gen; ++i) pass(1);
-  const double decode = o.gen / seconds_since(t0);
+  timing.run(o.gen, probe, [&] { pass(1); });
+  const double decode = o.gen / timing.decode_seconds();
   const double c1 = cpu_seconds();
   const auto t1 = Clock::now();
   pass(P);
   const double prefill = static_cast<double>(P) / seconds_since(t1);
   nlohmann::json j;
-  j["decode_tok_per_cpu_s"] = o.gen / (c1 - c0);
+  j["decode_tok_per_cpu_s"] = o.gen / (c1 - c0 - timing.read_cpu_s);
   j["prefill_tok_per_cpu_s"] = static_cast<double>(P) / (cpu_seconds() - c1);
   j["mode"] = "kernels";
   j["shape"] = s.name;
@@ -197,7 +183,7 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool) {
 }
 
 // ---- end to end through the model ----
-nlohmann::json bench_model(const BenchOptions& o, Model& model) {
+nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe, PairedDecode& timing) {
   const auto& c = model.config();
   if (o.prompt + o.gen + 1 > c.n_ctx) fail("-p + -n must fit the context length ", c.n_ctx);
   uint64_t bytes = 0;
@@ -221,13 +207,12 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model) {
   const double prefill = o.prompt / seconds_since(t0);
   const double c1 = cpu_seconds();
   int32_t tok = 1;
-  const auto t1 = Clock::now();
-  for (int i = 0; i < o.gen; ++i) {
+  timing.run(o.gen, probe, [&] {
     auto logits = model.forward(cache, std::span<const int32_t>(&tok, 1));
     tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  }
-  const double decode = o.gen / seconds_since(t1);
-  const double c2 = cpu_seconds();
+  });
+  const double decode = o.gen / timing.decode_seconds();
+  const double c2 = cpu_seconds() - timing.read_cpu_s;
   nlohmann::json j;
   if (o.batch > 1) {
     // What continuous batching can give at most: B sequences decoded in lockstep, one batched
@@ -261,6 +246,20 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model) {
       static_cast<double>(cache.bytes_per_position()) * (o.prompt + (o.gen + 1) / 2.0);
   j["prefill_tok_per_cpu_s"] = o.prompt / (c1 - c0);
   j["decode_tok_per_cpu_s"] = o.gen / (c2 - c1);
+  // How much of the weights the mapping holds in 2 MiB pages (util/mapped_file.cpp): files written by
+  // moss are, files cached in 4 KiB pages (written by other tools, or by an older moss) are not.
+  const auto* lo = reinterpret_cast<const uint8_t*>(UINTPTR_MAX);
+  const uint8_t* hi = nullptr;
+  for (const auto& t : model.file().tensors.all()) {
+    const auto* p = static_cast<const uint8_t*>(t.data);
+    if (!p || t.nbytes == 0) continue;
+    lo = std::min(lo, p), hi = std::max(hi, p + t.nbytes);
+  }
+  if (hi) {
+    const ResidentPages rp = resident_pages(lo, hi);
+    if (rp.resident_bytes > 0)
+      j["weights_in_huge_pages"] = static_cast<double>(rp.huge_page_bytes) / static_cast<double>(rp.resident_bytes);
+  }
   j["mode"] = "model";
   j["model"] = o.model;
   j["bytes_per_token"] = bytes;
@@ -289,31 +288,44 @@ int run_bench(const BenchOptions& o) {
   std::unique_ptr<ThreadPool> own_pool;
   std::unique_ptr<Model> model;
   ThreadPool* pool;
-  // The read bandwidth is measured right before and right after the timed work, and the higher of
-  // the two is the reference: on a shared host it drifts within a minute, and a drop just after
-  // decoding must not inflate the efficiency (one run had read 129% against the later figure).
+  // The reference read bandwidth: paired with every decoded token (PairedDecode), and also read
+  // right before and right after the timed work (best of 6 passes each) for comparison.
+  const size_t probe_bytes = static_cast<size_t>(o.bandwidth_mib) << 20;
+  std::unique_ptr<ReadProbe> probe;
+  PairedDecode timing;
   double bw_before = 0;
   if (o.kernels) {
     own_pool = std::make_unique<ThreadPool>(threads);
     pool = own_pool.get();
-    bw_before = measure_bandwidth_gbs(*pool, static_cast<size_t>(o.bandwidth_mib) << 20);
-    j = bench_kernels(o, *pool);
+    probe = std::make_unique<ReadProbe>(*pool, probe_bytes);
+    bw_before = probe->gbs(probe->best_seconds(6));
+    j = bench_kernels(o, *pool, *probe, timing);
     j["type"] = o.type;
   } else {
     model = Model::load(o.model, threads, kv_type_from_name(o.kv_type));
     if (const std::string hint = model->layout_hint(); !hint.empty()) std::fprintf(stderr, "moss bench: %s\n", hint.c_str());
     pool = &model->pool();
-    bw_before = measure_bandwidth_gbs(*pool, static_cast<size_t>(o.bandwidth_mib) << 20);
-    j = bench_model(o, *model);
+    probe = std::make_unique<ReadProbe>(*pool, probe_bytes);
+    bw_before = probe->gbs(probe->best_seconds(6));
+    j = bench_model(o, *model, *probe, timing);
   }
-  const double bw_after = measure_bandwidth_gbs(*pool, static_cast<size_t>(o.bandwidth_mib) << 20);
-  const double bw = std::max(bw_before, bw_after);
+  const double bw_after = probe->gbs(probe->best_seconds(6));
+  const double bytes = j["bytes_per_token"].get<double>();
+  const double eff = bytes * j["decode_tok_s"].get<double>() / 1e9;
+  const double bw = probe->gbs(timing.read_seconds() / static_cast<double>(timing.read_s.size()));
+  std::vector<double> per_token;  // each token's efficiency against its own paired read
+  for (size_t i = 0; i < timing.token_s.size(); ++i)
+    per_token.push_back((bytes / timing.token_s[i]) / probe->gbs(timing.read_s[i]) / 1e9);
+  std::sort(per_token.begin(), per_token.end());
   j["bandwidth_before_gbs"] = bw_before;
   j["bandwidth_after_gbs"] = bw_after;
-  const double eff = j["bytes_per_token"].get<double>() * j["decode_tok_s"].get<double>() / 1e9;
   j["effective_gbs"] = eff;
   j["bandwidth_gbs"] = bw;
   j["decode_efficiency"] = eff / bw;
+  j["decode_efficiency_min"] = per_token.front();
+  j["decode_efficiency_median"] = per_token[per_token.size() / 2];
+  j["decode_efficiency_max"] = per_token.back();
+  j["decode_efficiency_vs_before_after"] = eff / std::max(bw_before, bw_after);
   j["threads"] = pool->size();
   j["isa"] = isa_name(active_isa());
   j["prompt"] = o.prompt;
@@ -325,15 +337,24 @@ int run_bench(const BenchOptions& o) {
   if (j.contains("batch"))
     std::printf("  decode of %d sequences in lockstep: %8.2f tok/s in all, %.2fx one sequence\n", j["batch"].get<int>(),
                 j["batch_decode_tok_s"].get<double>(), j["batch_speedup"].get<double>());
+  if (j.contains("weights_in_huge_pages")) {
+    const double share = j["weights_in_huge_pages"].get<double>();
+    std::printf("  weights mapped in 2 MiB pages: %.0f%% of those resident%s\n", 100.0 * share,
+                share < 0.5 && j["bytes_per_token"].get<double>() > 256e6 ? " (the page cache holds the file in small pages; a copy written by "
+                              "`moss convert FILE -o COPY --type keep` reads ~10% faster)"
+                            : "");
+  }
   if (j.contains("kv_type"))
     std::printf("  KV cache %s, %.1f MB read per decode step (average)\n", j["kv_type"].get<std::string>().c_str(),
                 j["kv_bytes_per_token"].get<double>() / 1e6);
   std::printf("  per CPU-second: prefill %.1f tok, decode %.2f tok  (1-min load average before the run: %.1f)\n",
               j["prefill_tok_per_cpu_s"].get<double>(), j["decode_tok_per_cpu_s"].get<double>(), load_before);
   std::printf(
-      "  weights read per token %.1f MB, effective %.2f GB/s, measured read bandwidth %.2f GB/s "
-      "(before %.2f, after %.2f), decode efficiency %.0f%%\n",
-      j["bytes_per_token"].get<double>() / 1e6, eff, bw, bw_before, bw_after, 100.0 * eff / bw);
+      "  weights read per token %.1f MB, effective %.2f GB/s, read bandwidth paired with the tokens %.2f GB/s,\n"
+      "  decode efficiency %.0f%% (per token: min %.0f%%, median %.0f%%, max %.0f%%)\n"
+      "  read bandwidth before %.2f GB/s, after %.2f GB/s: efficiency against the higher %.0f%%\n",
+      bytes / 1e6, eff, bw, 100.0 * eff / bw, 100.0 * per_token.front(), 100.0 * per_token[per_token.size() / 2],
+      100.0 * per_token.back(), bw_before, bw_after, 100.0 * eff / std::max(bw_before, bw_after));
   if (o.json) std::printf("%s\n", j.dump().c_str());
   return 0;
 }

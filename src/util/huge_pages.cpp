@@ -1,9 +1,12 @@
-// allocate_huge_pages (see huge_pages.h): mmap, trim to a 2 MiB boundary, madvise.
+// allocate_huge_pages (see huge_pages.h): mmap, trim to a 2 MiB boundary, madvise; resident_pages:
+// a read of /proc/self/smaps.
 #include "util/huge_pages.h"
 
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 
 #include "util/error.h"
@@ -31,6 +34,31 @@ HugePageBuffer allocate_huge_pages(size_t bytes) {
   uint8_t* p = base + lead;
   madvise(p, size, MADV_HUGEPAGE);  // advice only: failure leaves 4 KiB pages
   return HugePageBuffer(p, HugePageDeleter{size});
+}
+
+ResidentPages resident_pages(const void* begin, const void* end) {
+  ResidentPages r;
+  FILE* f = std::fopen("/proc/self/smaps", "r");
+  if (!f) return r;
+  const auto lo = reinterpret_cast<uintptr_t>(begin), hi = reinterpret_cast<uintptr_t>(end);
+  bool inside = false;
+  char line[512];
+  while (std::fgets(line, sizeof line, f)) {
+    uintptr_t a = 0, b = 0;
+    uint64_t kb = 0;
+    if (std::sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &a, &b) == 2) {
+      // A mapping's header line, "start-end perms offset dev inode path"; no field line ("Rss: 8 kB",
+      // "AnonHugePages: 0 kB") reads as two hex numbers joined by '-'.
+      inside = a < hi && b > lo;
+    } else if (inside && std::sscanf(line, "Rss: %" SCNu64 " kB", &kb) == 1) {
+      r.resident_bytes += kb << 10;
+    } else if (inside && (std::sscanf(line, "FilePmdMapped: %" SCNu64 " kB", &kb) == 1 ||
+                          std::sscanf(line, "AnonHugePages: %" SCNu64 " kB", &kb) == 1)) {
+      r.huge_page_bytes += kb << 10;
+    }
+  }
+  std::fclose(f);
+  return r;
 }
 
 }  // namespace moss

@@ -20,4 +20,13 @@ using HugePageBuffer = std::unique_ptr<uint8_t[], HugePageDeleter>;
 // when the address space is exhausted.
 HugePageBuffer allocate_huge_pages(size_t bytes);
 
+// How much of the address range [begin, end) is resident, and how much of that in 2 MiB pages (file
+// or anonymous), from /proc/self/smaps: `moss bench` reports it for the model's weights, whose
+// mapping gets huge pages only where the page cache holds the file in 2 MiB folios. Whole mappings
+// that overlap the range count. Zeros where smaps cannot be read.
+struct ResidentPages {
+  uint64_t resident_bytes = 0, huge_page_bytes = 0;
+};
+ResidentPages resident_pages(const void* begin, const void* end);
+
 }  // namespace moss

@@ -1,4 +1,5 @@
-// allocate_huge_pages: 2 MiB aligned, zero on first touch, writable end to end, empty for 0 bytes.
+// allocate_huge_pages: 2 MiB aligned, zero on first touch, writable end to end, empty for 0 bytes;
+// resident_pages: what of a range is resident, and in huge pages.
 #include "util/huge_pages.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +24,20 @@ TEST(HugePages, AlignedZeroedWritableBuffer) {
 TEST(HugePages, ZeroBytesIsEmpty) {
   HugePageBuffer b = allocate_huge_pages(0);
   EXPECT_EQ(b.get(), nullptr);
+}
+
+// resident_pages counts what is touched: nothing of a fresh buffer, all of it once written, and
+// never more in huge pages than resident (whether the kernel grants huge pages is its choice).
+TEST(HugePages, ResidentPagesOfABuffer) {
+  const size_t n = size_t{8} << 20;
+  HugePageBuffer b = allocate_huge_pages(n);
+  const ResidentPages before = resident_pages(b.get(), b.get() + n);
+  EXPECT_EQ(before.resident_bytes, 0u);
+  for (size_t i = 0; i < n; i += 4096) b[i] = 1;
+  const ResidentPages after = resident_pages(b.get(), b.get() + n);
+  EXPECT_GE(after.resident_bytes, n);
+  EXPECT_LE(after.huge_page_bytes, after.resident_bytes);
+  EXPECT_EQ(after.huge_page_bytes % (size_t{2} << 20), 0u);
 }
 
 }  // namespace
