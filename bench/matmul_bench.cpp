@@ -1,7 +1,8 @@
 // Micro-benchmarks of one matmul at the shapes of the 1.24B benchmark model (n_embd 2048, n_inner
 // 8192): decode GEMV (m = 1), batched decode (m = 2..8) and prefill GEMM (m = 128), per weight type,
 // instruction set and thread count; the .../dram variants use 8x the rows, so that the weights come
-// from memory rather than L3. Bytes/s counts weight bytes; items/s counts tokens.
+// from memory rather than L3; q4_0-panels/... are q4_0 repacked in 16-row panels as the model does at
+// load on AVX-512 (kernels/q4_0_panels.h). Bytes/s counts weight bytes; items/s counts tokens.
 //   bench_matmul --benchmark_filter='q4_0/.*'
 #include <benchmark/benchmark.h>
 
@@ -11,13 +12,15 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
+#include "kernels/q4_0_panels.h"
 #include "tensor/convert.h"
+#include "util/huge_pages.h"
 #include "util/thread_pool.h"
 
 namespace moss {
 namespace {
 
-void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, int64_t m, int threads) {
+void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, int64_t m, int threads, bool panels) {
   if (!isa_supported(isa)) {
     st.SkipWithError("instruction set not supported");
     return;
@@ -39,7 +42,16 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
   std::vector<float> x(static_cast<size_t>(m * K)), y(static_cast<size_t>(m * N));
   for (auto& v : x) v = g(rng) * 50;
   ThreadPool pool(threads);
-  const WeightMatrix wm{w.data(), type, N, K};
+  WeightMatrix wm{w.data(), type, N, K};
+  HugePageBuffer packed;  // q4_0 in 16-row panels, as the model repacks it at load
+  if (panels) {
+    if (!q4_0_panels_pay(wm)) {
+      st.SkipWithError("no q4_0 panel kernels on this CPU");
+      return;
+    }
+    packed = allocate_huge_pages(w.size());
+    wm = repack_q4_0_panels(wm, packed.get(), pool);
+  }
   for (auto _ : st) {
     matmul(x.data(), m, wm, nullptr, y.data(), pool);
     benchmark::DoNotOptimize(y.data());
@@ -54,18 +66,22 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
 int register_all() {
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::F16})
     for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
-      for (int64_t m : {1, 2, 4, 8, 128})
-        for (int threads : {1, 2}) {
-          if (isa == Isa::Scalar && m > 1) continue;
-          // fc_in of the 1.24B shape: 8192 x 2048
-          const std::string name = std::string(dtype_name(t)) + "/" + isa_name(isa) + "/m" + std::to_string(m) + "/t" +
-                                   std::to_string(threads);
-          benchmark::RegisterBenchmark(name.c_str(), BM_matmul, t, isa, 8192, 2048, m, threads)->UseRealTime();
-          // 8x the rows: far larger than L3, so the weights stream from DRAM as in a real model
-          if (isa == Isa::Avx512 && m <= 8)
-            benchmark::RegisterBenchmark((name + "/dram").c_str(), BM_matmul, t, isa, 8 * 8192, 2048, m, threads)
+      for (bool panels : {false, true})
+        for (int64_t m : {1, 2, 4, 8, 128})
+          for (int threads : {1, 2}) {
+            if (isa == Isa::Scalar && m > 1) continue;
+            if (panels && (t != DType::Q4_0 || isa != Isa::Avx512)) continue;  // q4_0-panels: the model's layout
+            // fc_in of the 1.24B shape: 8192 x 2048
+            const std::string name = std::string(dtype_name(t)) + (panels ? "-panels/" : "/") + isa_name(isa) + "/m" +
+                                     std::to_string(m) + "/t" + std::to_string(threads);
+            benchmark::RegisterBenchmark(name.c_str(), BM_matmul, t, isa, 8192, 2048, m, threads, panels)
                 ->UseRealTime();
-        }
+            // 8x the rows: far larger than L3, so the weights stream from DRAM as in a real model
+            if (isa == Isa::Avx512 && m <= 8)
+              benchmark::RegisterBenchmark((name + "/dram").c_str(), BM_matmul, t, isa, 8 * 8192, 2048, m, threads,
+                                           panels)
+                  ->UseRealTime();
+          }
   return 0;
 }
 const int registered = register_all();

@@ -31,6 +31,7 @@
 #include "formats/metadata.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
+#include "kernels/q4_0_panels.h"
 #include "model/model.h"
 #include "model/random_model.h"
 #include "util/paths.h"
@@ -128,6 +129,8 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool, ReadProbe&
   struct Mat {
     int64_t rows, cols;
     std::unique_ptr<uint8_t[]> data;
+    HugePageBuffer packed = {};  // q4_0 repacked into 16-row panels, as Model does at load
+    WeightMatrix wm = {};
   };
   std::vector<Mat> mats;
   RandomRows pe(wt, E, 1), pf(wt, F, 2);
@@ -136,6 +139,12 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool, ReadProbe&
     params += static_cast<uint64_t>(r * c);
     Mat m{r, c, std::unique_ptr<uint8_t[]>(new uint8_t[row_bytes(wt, c) * static_cast<size_t>(r)])};
     (c == E ? pe : pf).fill(m.data.get(), r);
+    m.wm = WeightMatrix{m.data.get(), wt, r, c};
+    if (q4_0_panels_pay(m.wm)) {
+      m.packed = allocate_huge_pages(row_bytes(wt, c) * static_cast<size_t>(r));
+      m.wm = repack_q4_0_panels(m.wm, m.packed.get(), pool);
+      m.data.reset();
+    }
     bytes += row_bytes(wt, c) * static_cast<uint64_t>(r);
     mats.push_back(std::move(m));
   };
@@ -155,7 +164,7 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool, ReadProbe&
   for (auto& v : x) v = g(rng);
   auto pass = [&](int64_t m) {
     auto mm = [&](const Mat& mt) {
-      matmul(x.data(), m, WeightMatrix{mt.data.get(), wt, mt.rows, mt.cols}, nullptr, y.data(), pool);
+      matmul(x.data(), m, mt.wm, nullptr, y.data(), pool);
     };
     for (int64_t l = 0; l < s.n_layer; ++l)
       for (int k = 0; k < 4; ++k) mm(mats[static_cast<size_t>((l % distinct) * 4 + k)]);
@@ -246,20 +255,27 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe
       static_cast<double>(cache.bytes_per_position()) * (o.prompt + (o.gen + 1) / 2.0);
   j["prefill_tok_per_cpu_s"] = o.prompt / (c1 - c0);
   j["decode_tok_per_cpu_s"] = o.gen / (c2 - c1);
-  // How much of the weights the mapping holds in 2 MiB pages (util/mapped_file.cpp): files written by
-  // moss are, files cached in 4 KiB pages (written by other tools, or by an older moss) are not.
+  // How much of the weights lies in 2 MiB pages: the panel copies of repacked q4_0 matrices always
+  // (anonymous memory, Model::repack_weights), the file mapping where the page cache holds the file
+  // in 2 MiB folios (util/mapped_file.cpp: files written by moss are, files cached in 4 KiB pages are
+  // not).
   const auto* lo = reinterpret_cast<const uint8_t*>(UINTPTR_MAX);
   const uint8_t* hi = nullptr;
-  for (const auto& t : model.file().tensors.all()) {
-    const auto* p = static_cast<const uint8_t*>(t.data);
-    if (!p || t.nbytes == 0) continue;
-    lo = std::min(lo, p), hi = std::max(hi, p + t.nbytes);
+  if (model.repacked_matrices() > 0) {
+    lo = model.repacked_data(), hi = lo + model.repacked_bytes();
+  } else {
+    for (const auto& t : model.file().tensors.all()) {
+      const auto* p = static_cast<const uint8_t*>(t.data);
+      if (!p || t.nbytes == 0) continue;
+      lo = std::min(lo, p), hi = std::max(hi, p + t.nbytes);
+    }
   }
   if (hi) {
     const ResidentPages rp = resident_pages(lo, hi);
     if (rp.resident_bytes > 0)
       j["weights_in_huge_pages"] = static_cast<double>(rp.huge_page_bytes) / static_cast<double>(rp.resident_bytes);
   }
+  j["repacked_matrices"] = model.repacked_matrices();
   j["mode"] = "model";
   j["model"] = o.model;
   j["bytes_per_token"] = bytes;
@@ -337,6 +353,8 @@ int run_bench(const BenchOptions& o) {
   if (j.contains("batch"))
     std::printf("  decode of %d sequences in lockstep: %8.2f tok/s in all, %.2fx one sequence\n", j["batch"].get<int>(),
                 j["batch_decode_tok_s"].get<double>(), j["batch_speedup"].get<double>());
+  if (j.value("repacked_matrices", 0) > 0)
+    std::printf("  q4_0 matrices repacked into 16-row panels at load: %d\n", j["repacked_matrices"].get<int>());
   if (j.contains("weights_in_huge_pages")) {
     const double share = j["weights_in_huge_pages"].get<double>();
     std::printf("  weights mapped in 2 MiB pages: %.0f%% of those resident%s\n", 100.0 * share,

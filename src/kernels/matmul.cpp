@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/matmul_kernels.h"
+#include "kernels/q4_0_panels.h"
 #include "util/aligned_buffer.h"
 #include "tensor/convert.h"
 #include "util/error.h"
@@ -17,12 +18,20 @@
 namespace moss {
 
 namespace {
+bool panels(const WeightMatrix& w) { return w.layout == WeightLayout::Q4_0Panels16; }
+
 void matmul_rows(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, int64_t n0,
                  int64_t n1) {
   std::vector<float> row(static_cast<size_t>(w.cols));
   const size_t rb = row_bytes(w.dtype, w.cols);
+  std::vector<uint8_t> stored(panels(w) ? rb : 0);  // a panel row gathered back into its stored form
   for (int64_t n = n0; n < n1; ++n) {
-    dequantize_row(w.dtype, static_cast<const uint8_t*>(w.data) + rb * static_cast<size_t>(n), row.data(), w.cols);
+    const uint8_t* src = static_cast<const uint8_t*>(w.data) + rb * static_cast<size_t>(n);
+    if (panels(w)) {
+      q4_0_panel_row(static_cast<const uint8_t*>(w.data), w.cols, n, stored.data());
+      src = stored.data();
+    }
+    dequantize_row(w.dtype, src, row.data(), w.cols);
     for (int64_t i = 0; i < m; ++i) {
       const float* xi = x + i * w.cols;
       float acc = 0.0f;
@@ -36,6 +45,9 @@ void check(const WeightMatrix& w, int64_t m) {
   if (m < 0 || w.rows < 0 || w.cols < 0) fail("matmul: negative size");
   row_bytes(w.dtype, w.cols);  // throws when K is not a multiple of the block size
   if (!w.data && w.rows > 0 && w.cols > 0) fail("matmul: weight matrix without data");
+  if (panels(w) && !q4_0_panels_fit(w))
+    fail("matmul: a q4_0 panel matrix needs q4_0 weights, rows % 16 == 0 and K % 64 == 0, not ", dtype_name(w.dtype),
+         " ", w.rows, " x ", w.cols);
 }
 
 bool is_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K; }
@@ -61,6 +73,7 @@ void matmul_reference(const float* x, int64_t m, const WeightMatrix& w, const fl
 }
 
 bool matmul_misses_fast_layout(const WeightMatrix& w) {
+  if (panels(w) || q4_0_panels_pay(w)) return false;  // repacked (or to be), aligned by the repacking
   if (w.dtype != DType::Q4_0 || w.cols % 1024 != 0 || active_isa() != Isa::Avx512 || !cpu_features().avx512vbmi)
     return false;
   return !avx512_q4_0_whole_lines(static_cast<const uint8_t*>(w.data), w.cols);
@@ -96,7 +109,8 @@ class MatmulJob::Impl {
           qg_ = kt.q8_0;
           break;
         case DType::Q4_0:
-          qg_ = kt.q4_0;
+          qg_ = panels(w) ? kt.q4_0_panels : kt.q4_0;
+          if (!qg_) fail("matmul: the q4_0 panel layout needs the AVX-512 kernels, not ", isa_name(active_isa()));
           break;
         case DType::Q4_K:
           qg_ = kt.q4_k;
@@ -128,19 +142,21 @@ class MatmulJob::Impl {
     guided_ = m <= 4;
     guided_div_ = 2 * static_cast<int64_t>(threads);
     min_take_ = std::max<int64_t>(8, N_ / (static_cast<int64_t>(threads) * 32));
+    // Panel matrices are computed 16 rows at a time: chunks start and end on panel boundaries.
+    if (panels(w)) granule_ = kQ4_0PanelRows;
     if (m == 0) N_ = 0;  // nothing to compute
   }
 
   bool run_next_chunk() {
-    int64_t n0, take = chunk_;
+    int64_t n0, take = round_up(chunk_);
     if (guided_) {
       n0 = next_.load(std::memory_order_relaxed);
       do {
         if (n0 >= N_) return false;
-        take = std::max(min_take_, (N_ - n0) / guided_div_);
+        take = round_up(std::max(min_take_, (N_ - n0) / guided_div_));
       } while (!next_.compare_exchange_weak(n0, n0 + take, std::memory_order_relaxed));
     } else {
-      n0 = next_.fetch_add(chunk_, std::memory_order_relaxed);
+      n0 = next_.fetch_add(take, std::memory_order_relaxed);
       if (n0 >= N_) return false;
     }
     const int64_t n1 = std::min(N_, n0 + take);
@@ -171,7 +187,9 @@ class MatmulJob::Impl {
   FloatGemm fg_ = nullptr;
   const uint8_t* xq_ = nullptr;
   size_t stride_ = 0;
-  int64_t chunk_ = 8, guided_div_ = 2, min_take_ = 8;
+  int64_t round_up(int64_t rows) const { return (rows + granule_ - 1) / granule_ * granule_; }
+
+  int64_t chunk_ = 8, guided_div_ = 2, min_take_ = 8, granule_ = 1;
   std::atomic<int64_t> next_{0};
 };
 

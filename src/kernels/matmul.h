@@ -21,11 +21,16 @@ namespace moss {
 
 class ThreadPool;
 
+// How the rows of a weight matrix lie in memory: as stored in the file (row after row), or q4_0
+// repacked in panels of 16 rows for the AVX-512 panel kernels (kernels/q4_0_panels.h).
+enum class WeightLayout : uint8_t { Rows, Q4_0Panels16 };
+
 struct WeightMatrix {
   const void* data = nullptr;
   DType dtype = DType::F32;
   int64_t rows = 0;  // N, output features
   int64_t cols = 0;  // K, input features
+  WeightLayout layout = WeightLayout::Rows;
 };
 
 // bias may be nullptr. x: [m, K], y: [m, N]; y must not alias x.

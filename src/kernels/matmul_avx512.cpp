@@ -15,6 +15,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/act_layout512.h"
 #include "kernels/matmul_kernels.h"
 #include "tensor/quant_blocks.h"
 
@@ -30,26 +31,8 @@ namespace moss {
 namespace {
 #include "kernels/matmul_simd_impl.h"
 
-// ---- activation row layout: [K bytes q+128, padded to 64][pairs x 16 f32 scales][nb f32 d*sum(q)]
-// [K bytes q (signed)][nb x 8 int32: -8 * (sum of q over each 4-byte lane)], sections 64-byte aligned.
-// The last two serve the q4_0 decode GEMV (gemv512_q4_0), which multiplies unsigned nibbles by signed
-// activations and takes the -8 offset of q4_0 from the activation side.
-// When K % 128 == 0, a last section serves the whole-line q4_0 kernels (tile512_q4_0_lines): per group
-// of 4 blocks, 256 bytes: [64 x int8: elements 0..15 of each block][64 x int8: elements 16..31]
-// [16 x int32: -8 * (sum of lane l's 4 + 4 activation bytes)][16 x f32: d of block l / 4]. ----
-struct ActLayout {
-  int64_t nb, pairs;
-  size_t dp_off, ds_off, xs_off, c8_off, q4g_off, bytes;
-  explicit ActLayout(int64_t K) : nb(K / 32), pairs((K / 32 + 1) / 2) {
-    const size_t kb = (static_cast<size_t>(K) + 63) / 64 * 64;
-    dp_off = kb;
-    ds_off = dp_off + static_cast<size_t>(pairs) * 64;
-    xs_off = ds_off + (static_cast<size_t>(nb) * 4 + 63) / 64 * 64;
-    c8_off = xs_off + kb;
-    q4g_off = c8_off + kb;
-    bytes = q4g_off + (K % 128 == 0 ? static_cast<size_t>(nb / 4) * 256 : 0);
-  }
-};
+// ---- activation rows: the layout is in act_layout512.h ----
+using ActLayout = ActLayout512;
 
 size_t act_bytes512(int64_t K) { return ActLayout(K).bytes; }
 
@@ -74,6 +57,8 @@ void quantize_act512(const float* x, uint8_t* row, int64_t K) {
                         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(lane_sums, 3)));
     _mm256_storeu_ps(dp + (b / 2) * 16 + (b % 2) * 8, _mm256_set1_ps(d));
     ds[b] = d * static_cast<float>(sum);
+    ActBlockTerms terms{-8 * sum, d};
+    std::memcpy(row + L.bd_off + 8 * static_cast<size_t>(b), &terms, sizeof terms);
     if (K % 128 == 0) {  // the whole-line q4_0 group layout (see ActLayout)
       uint8_t* g = row + L.q4g_off + static_cast<size_t>(b / 4) * 256;
       const int i = static_cast<int>(b % 4);
@@ -572,7 +557,8 @@ const MatmulKernels kTable512{act_bytes512,
                               gemm512<TQ4_K, sizeof(BlockQ4_K), 256>,
                               gemm512_float<Load16F32>,
                               gemm512_float<Load16F16>,
-                              gemm512_float<Load16BF16>};
+                              gemm512_float<Load16BF16>,
+                              gemm512_q4_0_panels};
 
 }  // namespace
 bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K) {

@@ -11,6 +11,10 @@
 
 namespace moss {
 
+// Weight rows stream once from DRAM in decode; fetching them 6 KB ahead hides the miss latency the
+// few dot products per byte cannot (measured on the AVX-512 kernels, see matmul_avx512.cpp).
+inline constexpr int kWeightPrefetch = 6144;
+
 struct BlockQ8A {
   float d;   // scale: x ~= d * qs
   float ds;  // d * sum(qs), for the zero offsets of q4_0 and the mins of q4_k
@@ -34,12 +38,19 @@ struct MatmulKernels {
   void (*quantize_act)(const float* x, uint8_t* row, int64_t K);
   QuantGemm q8_0, q4_0, q4_k;
   FloatGemm f32, f16, bf16;
+  // q4_0 weights in 16-row panels (q4_0_panels.h); w is the panel matrix, n0 and n1 multiples of 16.
+  // Only the AVX-512 table has it (nullptr elsewhere: matrices are then not repacked).
+  QuantGemm q4_0_panels = nullptr;
 };
 
 // Whether the AVX-512 table's q4_0 GEMM uses its whole-cache-line kernels for a weight matrix at w
 // with rows of K elements: the CPU has VBMI, K % 1024 == 0 and w is 64-byte aligned (rows are then
 // aligned too). Otherwise it uses the block-pair kernels; both compute the same integer block sums.
 bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K);
+
+// The AVX-512 table's panel GEMM (matmul_q4_0_panels_avx512.cpp).
+void gemm512_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy);
 
 const MatmulKernels& matmul_kernels_scalar();
 const MatmulKernels& matmul_kernels_avx2();

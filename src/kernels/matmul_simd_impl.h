@@ -59,9 +59,6 @@ inline __m256i load_nibbles16(const uint8_t* qs) {  // 16 bytes -> 32 values 0..
 
 inline __m256i loadx(const BlockQ8A& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
 
-// Weight rows stream once from DRAM in decode; fetching them 6 KB ahead hides the miss latency the
-// few dot products per byte cannot (measured on the AVX-512 kernels, see matmul_avx512.cpp).
-constexpr int kWeightPrefetch = 6144;
 
 template <int MX>
 void tile_q8_0(const BlockQ8A* x, int64_t nb, const BlockQ8_0* w, float* y, int64_t ldy) {

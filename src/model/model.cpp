@@ -10,8 +10,10 @@
 #include "kernels/attention.h"
 #include "kernels/gelu.h"
 #include "kernels/layer_norm.h"
+#include "kernels/q4_0_panels.h"
 #include "tensor/convert.h"
 #include "util/error.h"
+#include "util/mapped_file.h"
 #include "util/thread_pool.h"
 
 namespace moss {
@@ -52,7 +54,7 @@ void grow(std::vector<float>& v, int64_t n) {
 
 }  // namespace
 
-Model::Model(ModelFile file, int n_threads, DType kv_type)
+Model::Model(ModelFile file, int n_threads, DType kv_type, bool repack)
     : file_(std::move(file)),
       config_(MossConfig::from_metadata(file_.meta)),
       pool_(std::make_unique<ThreadPool>(n_threads)),
@@ -78,6 +80,34 @@ Model::Model(ModelFile file, int n_threads, DType kv_type)
   norm_b_ = vector_f32(file_, "output_norm.bias", E);
   lm_head_ = matrix(file_, "output.weight", V, E);
   lm_head_b_ = vector_f32(file_, "output.bias", V);
+  if (repack) repack_weights();
+}
+
+// q4_0 matrices go into 16-row panels once, here, where this CPU's kernels are faster on them
+// (kernels/q4_0_panels.h: batched decode and prefill ~1.9x, single decode no slower). The copy
+// costs a pass over the weights at load and their size in anonymous memory (2 MiB pages); the
+// file's page-cache pages are no longer read, and are marked for the kernel to reclaim first.
+void Model::repack_weights() {
+  std::vector<WeightMatrix*> todo;
+  for (Layer& L : layers_)
+    for (WeightMatrix* w : {&L.qkv, &L.out, &L.up, &L.down})
+      if (q4_0_panels_pay(*w)) todo.push_back(w);
+  if (q4_0_panels_pay(lm_head_)) todo.push_back(&lm_head_);
+  if (todo.empty()) return;
+  auto bytes_of = [](const WeightMatrix& w) {
+    return (row_bytes(w.dtype, w.cols) * static_cast<size_t>(w.rows) + 63) / 64 * 64;
+  };
+  size_t total = 0;
+  for (const WeightMatrix* w : todo) total += bytes_of(*w);
+  repacked_ = allocate_huge_pages(total);
+  size_t at = 0;
+  for (WeightMatrix* w : todo) {
+    const WeightMatrix stored = *w;
+    *w = repack_q4_0_panels(stored, repacked_.get() + at, *pool_);
+    at += bytes_of(*w);
+    advise_cold(stored.data, bytes_of(stored));  // the file's copy is not read again
+  }
+  repacked_count_ = static_cast<int64_t>(todo.size());
 }
 
 Model::~Model() = default;

@@ -19,6 +19,7 @@
 #include "model/config.h"
 #include "model/kv_cache.h"
 #include "util/aligned_buffer.h"
+#include "util/huge_pages.h"
 
 namespace moss {
 
@@ -38,7 +39,9 @@ class Model {
   // kv_type: the element type of the caches new_cache() makes, F32 (exact) or F16 (half the cache
   // memory; see model/kv_cache.h). Throws moss::Error for missing tensors, shapes that disagree
   // with the config, or another kv_type.
-  explicit Model(ModelFile file, int n_threads = 0, DType kv_type = DType::F32);
+  // repack: q4_0 matrices go into 16-row panels where this CPU's kernels are faster on them
+  // (repacked_matrices(); MOSS_REPACK=0 in the environment also turns it off).
+  explicit Model(ModelFile file, int n_threads = 0, DType kv_type = DType::F32, bool repack = true);
   // open_model(path) then the constructor.
   static std::unique_ptr<Model> load(const std::string& path, int n_threads = 0, DType kv_type = DType::F32);
   // How many weight matrices miss the layout this CPU's fastest kernels need (matmul_misses_fast_layout):
@@ -47,6 +50,11 @@ class Model {
   // A one-line note for the user when that count is non-zero (what it costs, how to fix the file),
   // else empty. The commands print it when they load a model.
   std::string layout_hint() const;
+  // The q4_0 weight matrices repacked at load into 16-row panels for the AVX-512 panel kernels
+  // (kernels/q4_0_panels.h; not on other CPUs, or with MOSS_REPACK=0), and the memory holding them.
+  int64_t repacked_matrices() const { return repacked_count_; }
+  const uint8_t* repacked_data() const { return repacked_.get(); }
+  size_t repacked_bytes() const { return repacked_.get_deleter().bytes; }
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -90,6 +98,7 @@ class Model {
   void validate_batch(std::span<SeqBatch> batch) const;
   void embed(std::span<SeqBatch> batch, float* x);
   void block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int64_t n_tokens);
+  void repack_weights();
 
   ModelFile file_;
   MossConfig config_;
@@ -102,6 +111,8 @@ class Model {
   WeightMatrix lm_head_;                // output.weight [V, E]
   std::vector<float> lm_head_b_;        // [V]
   Activations act_;
+  HugePageBuffer repacked_;  // the panel copies of the q4_0 matrices (the file's pages are then unused)
+  int64_t repacked_count_ = 0;
 };
 
 }  // namespace moss

@@ -1,4 +1,4 @@
-// MappedFile: mmap of a whole file (POSIX).
+// MappedFile: mmap of a whole file (POSIX); advise_cold.
 #include "util/mapped_file.h"
 
 #include <fcntl.h>
@@ -50,6 +50,17 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
 
 MappedFile::~MappedFile() {
   if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+void advise_cold(const void* p, size_t n) {
+#ifdef MADV_COLD
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page,
+                  e = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_COLD);
+#else
+  (void)p, (void)n;
+#endif
 }
 
 }  // namespace moss

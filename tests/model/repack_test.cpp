@@ -1,0 +1,67 @@
+// A q4_0 model whose matrices are repacked into 16-row panels at load (kernels/q4_0_panels.h) computes
+// what the same model on the row kernels computes: every matrix of the tiny random model fits, all are
+// repacked where the CPU has the panel kernels, and logits and greedy tokens agree.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <span>
+#include <vector>
+
+#include "formats/model_file.h"
+#include "kernels/matmul_kernels.h"
+#include "model/model.h"
+#include "model/random_model.h"
+
+namespace moss {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Both paths quantize the activations identically and form the same exact integer block sums; they
+// differ only in the order of the f32 operations that combine the blocks, within 2 (nb + 8) u T per
+// output (Q4_0Panels.KernelsMatchScalarTable), i.e. ~1e-5 of an output's scale for nb <= 32. LayerNorm
+// renormalises after each of the two blocks, so the logits of the two models stay within ~1e-5 of
+// the logits' scale; 1e-4 of it leaves room. A panel row mapped to the wrong output, a mixed-up
+// matrix or a chunk off a panel boundary moves logits by their whole scale.
+constexpr double kRelTol = 1e-4;
+
+TEST(ModelRepack, PanelModelMatchesRowModel) {
+  const fs::path dir = fs::temp_directory_path() / ("moss_repack_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string file = (dir / "tiny-q4_0.gguf").string();
+  write_random_model(file, random_model_shape("tiny"), DType::Q4_0, 3, "");
+  Model packed(open_model(file), 2, DType::F32, true), rows(open_model(file), 2, DType::F32, false);
+  const auto& c = packed.config();
+  const bool kernels = isa_supported(Isa::Avx512) && active_isa() == Isa::Avx512;
+  EXPECT_EQ(packed.repacked_matrices(), kernels ? 4 * c.n_layer + 1 : 0);
+  EXPECT_EQ(rows.repacked_matrices(), 0);
+  if (kernels) EXPECT_GE(packed.repacked_bytes(), static_cast<size_t>(c.n_layer) * 4 * 256 * 256 * 18 / 32);
+
+  std::vector<int32_t> prompt = {5, 77, 130, 9, 301, 42, 260, 18};
+  KvCache ca = packed.new_cache(64), cb = rows.new_cache(64);
+  auto la = packed.forward(ca, prompt, true), lb = rows.forward(cb, prompt, true);
+  for (int step = 0; step < 16; ++step) {
+    ASSERT_EQ(la.size(), lb.size());
+    double scale = 0, diff = 0;
+    for (size_t i = 0; i < la.size(); ++i) {
+      scale = std::max(scale, std::fabs(static_cast<double>(lb[i])));
+      diff = std::max(diff, std::fabs(static_cast<double>(la[i]) - lb[i]));
+    }
+    ASSERT_GT(scale, 0.0);
+    ASSERT_LE(diff, kRelTol * scale) << "step " << step;
+    const auto last_a = std::span<const float>(la).last(static_cast<size_t>(c.n_vocab));
+    const auto last_b = std::span<const float>(lb).last(static_cast<size_t>(c.n_vocab));
+    const auto ta = static_cast<int32_t>(std::max_element(last_a.begin(), last_a.end()) - last_a.begin());
+    const auto tb = static_cast<int32_t>(std::max_element(last_b.begin(), last_b.end()) - last_b.begin());
+    ASSERT_EQ(ta, tb) << "step " << step;
+    la = packed.forward(ca, std::span<const int32_t>(&ta, 1));
+    lb = rows.forward(cb, std::span<const int32_t>(&tb, 1));
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace moss
