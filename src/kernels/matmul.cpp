@@ -73,7 +73,7 @@ void matmul_reference(const float* x, int64_t m, const WeightMatrix& w, const fl
 }
 
 bool matmul_misses_fast_layout(const WeightMatrix& w) {
-  if (panels(w) || q4_0_panels_pay(w)) return false;  // repacked (or to be), aligned by the repacking
+  if (panels(w)) return false;  // repacked: the panel kernels need no alignment of the file
   if (w.dtype != DType::Q4_0 || w.cols % 1024 != 0 || active_isa() != Isa::Avx512 || !cpu_features().avx512vbmi)
     return false;
   return !avx512_q4_0_whole_lines(static_cast<const uint8_t*>(w.data), w.cols);

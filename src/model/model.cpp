@@ -3,6 +3,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <utility>
@@ -19,6 +20,9 @@
 namespace moss {
 
 namespace {
+
+// Memory left free beside the repacked weights: KV caches, activations, the rest of the process.
+constexpr uint64_t kRepackMemoryMargin = uint64_t{1} << 30;
 
 const TensorView& tensor_with_shape(const ModelFile& f, const std::string& name, std::vector<int64_t> shape) {
   const TensorView& t = f.tensors.get(name);
@@ -99,6 +103,15 @@ void Model::repack_weights() {
   };
   size_t total = 0;
   for (const WeightMatrix* w : todo) total += bytes_of(*w);
+  // The copy is anonymous memory the kernel cannot reclaim (no swap, typically): where it would not
+  // fit beside a margin for the KV caches and activations, the weights stay in their rows (slower
+  // batched decode and prefill, same results within the kernels' bounds) and layout_hint says so.
+  const uint64_t available = available_memory_bytes();
+  if (available != 0 && total + kRepackMemoryMargin > available) {
+    repack_skipped_bytes_ = total;
+    repack_available_bytes_ = available;
+    return;
+  }
   repacked_ = allocate_huge_pages(total);
   size_t at = 0;
   for (WeightMatrix* w : todo) {
@@ -113,6 +126,15 @@ void Model::repack_weights() {
 Model::~Model() = default;
 
 std::string Model::layout_hint() const {
+  if (repack_skipped_bytes_ > 0) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "note: the q4_0 weights were not repacked for the faster kernels: that needs %.1f GB of memory "
+                  "and %.1f GB is available (batched decode and prefill run ~1.7x slower; MOSS_REPACK=0 "
+                  "silences this)",
+                  static_cast<double>(repack_skipped_bytes_) / 1e9, static_cast<double>(repack_available_bytes_) / 1e9);
+    return buf;
+  }
   const int64_t n = matrices_missing_fast_layout();
   if (n == 0) return "";
   return "note: " + std::to_string(n) + " q4_0 weight matrices of this file are not 64-byte aligned, so they run on " +

@@ -47,8 +47,9 @@ class Model {
   // How many weight matrices miss the layout this CPU's fastest kernels need (matmul_misses_fast_layout):
   // non-zero for a q4_0 GGUF written with 32-byte alignment, read on an AVX-512 VBMI machine.
   int64_t matrices_missing_fast_layout() const;
-  // A one-line note for the user when that count is non-zero (what it costs, how to fix the file),
-  // else empty. The commands print it when they load a model.
+  // A one-line note for the user when that count is non-zero (what it costs, how to fix the file), or
+  // when the q4_0 weights could not be repacked for lack of memory; else empty. The commands print it
+  // when they load a model.
   std::string layout_hint() const;
   // The q4_0 weight matrices repacked at load into 16-row panels for the AVX-512 panel kernels
   // (kernels/q4_0_panels.h; not on other CPUs, or with MOSS_REPACK=0), and the memory holding them.
@@ -113,6 +114,7 @@ class Model {
   Activations act_;
   HugePageBuffer repacked_;  // the panel copies of the q4_0 matrices (the file's pages are then unused)
   int64_t repacked_count_ = 0;
+  uint64_t repack_skipped_bytes_ = 0, repack_available_bytes_ = 0;  // set when memory was short
 };
 
 }  // namespace moss
