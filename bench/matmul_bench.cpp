@@ -1,8 +1,8 @@
 // Micro-benchmarks of one matmul at the shapes of the 1.24B benchmark model (n_embd 2048, n_inner
 // 8192): decode GEMV (m = 1), batched decode (m = 2..8) and prefill GEMM (m = 128), per weight type,
 // instruction set and thread count; the .../dram variants use 8x the rows, so that the weights come
-// from memory rather than L3; q4_0-panels/... are q4_0 repacked in 16-row panels as the model does at
-// load on AVX-512 (kernels/q4_0_panels.h). Bytes/s counts weight bytes; items/s counts tokens.
+// from memory rather than L3; q4_0-panels/... and q8_0-panels/... are repacked in 16-row panels as the
+// model does at load on AVX-512 (kernels/weight_panels.h). Bytes/s counts weight bytes; items/s counts tokens.
 //   bench_matmul --benchmark_filter='q4_0/.*'
 #include <benchmark/benchmark.h>
 
@@ -12,7 +12,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
-#include "kernels/q4_0_panels.h"
+#include "kernels/weight_panels.h"
 #include "tensor/convert.h"
 #include "util/huge_pages.h"
 #include "util/thread_pool.h"
@@ -45,12 +45,12 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
   WeightMatrix wm{w.data(), type, N, K};
   HugePageBuffer packed;  // q4_0 in 16-row panels, as the model repacks it at load
   if (panels) {
-    if (!q4_0_panels_pay(wm)) {
-      st.SkipWithError("no q4_0 panel kernels on this CPU");
+    if (!panels_pay(wm)) {
+      st.SkipWithError("no panel kernels for this type on this CPU");
       return;
     }
     packed = allocate_huge_pages(w.size());
-    wm = repack_q4_0_panels(wm, packed.get(), pool);
+    wm = repack_panels(wm, packed.get(), pool);
   }
   for (auto _ : st) {
     matmul(x.data(), m, wm, nullptr, y.data(), pool);
@@ -70,7 +70,7 @@ int register_all() {
         for (int64_t m : {1, 2, 4, 8, 128})
           for (int threads : {1, 2}) {
             if (isa == Isa::Scalar && m > 1) continue;
-            if (panels && (t != DType::Q4_0 || isa != Isa::Avx512)) continue;  // q4_0-panels: the model's layout
+            if (panels && ((t != DType::Q4_0 && t != DType::Q8_0) || isa != Isa::Avx512)) continue;  // the model's layout
             // fc_in of the 1.24B shape: 8192 x 2048
             const std::string name = std::string(dtype_name(t)) + (panels ? "-panels/" : "/") + isa_name(isa) + "/m" +
                                      std::to_string(m) + "/t" + std::to_string(threads);

@@ -31,7 +31,7 @@
 #include "formats/metadata.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
-#include "kernels/q4_0_panels.h"
+#include "kernels/weight_panels.h"
 #include "model/model.h"
 #include "model/random_model.h"
 #include "util/paths.h"
@@ -140,9 +140,9 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool, ReadProbe&
     Mat m{r, c, std::unique_ptr<uint8_t[]>(new uint8_t[row_bytes(wt, c) * static_cast<size_t>(r)])};
     (c == E ? pe : pf).fill(m.data.get(), r);
     m.wm = WeightMatrix{m.data.get(), wt, r, c};
-    if (q4_0_panels_pay(m.wm)) {
+    if (panels_pay(m.wm)) {
       m.packed = allocate_huge_pages(row_bytes(wt, c) * static_cast<size_t>(r));
-      m.wm = repack_q4_0_panels(m.wm, m.packed.get(), pool);
+      m.wm = repack_panels(m.wm, m.packed.get(), pool);
       m.data.reset();
     }
     bytes += row_bytes(wt, c) * static_cast<uint64_t>(r);

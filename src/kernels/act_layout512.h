@@ -1,5 +1,5 @@
 // The AVX-512 table's encoding of one activation row (written by quantize_act512 in
-// matmul_avx512.cpp, read by the kernels there and in matmul_q4_0_panels_avx512.cpp). Sections, each
+// matmul_avx512.cpp, read by the kernels there and in matmul_panels_avx512.cpp). Sections, each
 // 64-byte aligned:
 //   [K bytes q+128, padded to 64]      unsigned activations for vpdpbusd against signed q8_0 weights
 //   [pairs x 16 f32]                   the block scales pre-broadcast per block pair ([d_b x8 | d_b+1 x8])

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kernels/matmul_kernels.h"
-#include "kernels/q4_0_panels.h"
+#include "kernels/weight_panels.h"
 #include "util/aligned_buffer.h"
 #include "tensor/convert.h"
 #include "util/error.h"
@@ -18,7 +18,7 @@
 namespace moss {
 
 namespace {
-bool panels(const WeightMatrix& w) { return w.layout == WeightLayout::Q4_0Panels16; }
+bool panels(const WeightMatrix& w) { return w.layout == WeightLayout::Panels16; }
 
 void matmul_rows(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, int64_t n0,
                  int64_t n1) {
@@ -28,7 +28,7 @@ void matmul_rows(const float* x, int64_t m, const WeightMatrix& w, const float* 
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* src = static_cast<const uint8_t*>(w.data) + rb * static_cast<size_t>(n);
     if (panels(w)) {
-      q4_0_panel_row(static_cast<const uint8_t*>(w.data), w.cols, n, stored.data());
+      panel_row(w, n, stored.data());
       src = stored.data();
     }
     dequantize_row(w.dtype, src, row.data(), w.cols);
@@ -45,8 +45,8 @@ void check(const WeightMatrix& w, int64_t m) {
   if (m < 0 || w.rows < 0 || w.cols < 0) fail("matmul: negative size");
   row_bytes(w.dtype, w.cols);  // throws when K is not a multiple of the block size
   if (!w.data && w.rows > 0 && w.cols > 0) fail("matmul: weight matrix without data");
-  if (panels(w) && !q4_0_panels_fit(w))
-    fail("matmul: a q4_0 panel matrix needs q4_0 weights, rows % 16 == 0 and K % 64 == 0, not ", dtype_name(w.dtype),
+  if (panels(w) && !panels_fit(w))
+    fail("matmul: a panel matrix needs q4_0 or q8_0 weights, rows % 16 == 0 and K % 64 == 0, not ", dtype_name(w.dtype),
          " ", w.rows, " x ", w.cols);
 }
 
@@ -106,11 +106,10 @@ class MatmulJob::Impl {
       }
       switch (w.dtype) {
         case DType::Q8_0:
-          qg_ = kt.q8_0;
+          qg_ = panels(w) ? kt.q8_0_panels : kt.q8_0;
           break;
         case DType::Q4_0:
           qg_ = panels(w) ? kt.q4_0_panels : kt.q4_0;
-          if (!qg_) fail("matmul: the q4_0 panel layout needs the AVX-512 kernels, not ", isa_name(active_isa()));
           break;
         case DType::Q4_K:
           qg_ = kt.q4_k;
@@ -125,6 +124,7 @@ class MatmulJob::Impl {
           fg_ = kt.bf16;
           break;
       }
+      if (panels(w) && !qg_) fail("matmul: the panel layout needs the AVX-512 kernels, not ", isa_name(active_isa()));
     }
     // Output rows are handed out in chunks from a shared counter, so a thread slowed by another
     // process does not hold the others up. About 8 chunks per thread, at least 8 rows each.
@@ -143,7 +143,7 @@ class MatmulJob::Impl {
     guided_div_ = 2 * static_cast<int64_t>(threads);
     min_take_ = std::max<int64_t>(8, N_ / (static_cast<int64_t>(threads) * 32));
     // Panel matrices are computed 16 rows at a time: chunks start and end on panel boundaries.
-    if (panels(w)) granule_ = kQ4_0PanelRows;
+    if (panels(w)) granule_ = kPanelRows;
     if (m == 0) N_ = 0;  // nothing to compute
   }
 

@@ -21,9 +21,9 @@ namespace moss {
 
 class ThreadPool;
 
-// How the rows of a weight matrix lie in memory: as stored in the file (row after row), or q4_0
-// repacked in panels of 16 rows for the AVX-512 panel kernels (kernels/q4_0_panels.h).
-enum class WeightLayout : uint8_t { Rows, Q4_0Panels16 };
+// How the rows of a weight matrix lie in memory: as stored in the file (row after row), or (q4_0,
+// q8_0) repacked in panels of 16 rows for the AVX-512 panel kernels (kernels/weight_panels.h).
+enum class WeightLayout : uint8_t { Rows, Panels16 };
 
 struct WeightMatrix {
   const void* data = nullptr;

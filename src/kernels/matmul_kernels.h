@@ -38,9 +38,9 @@ struct MatmulKernels {
   void (*quantize_act)(const float* x, uint8_t* row, int64_t K);
   QuantGemm q8_0, q4_0, q4_k;
   FloatGemm f32, f16, bf16;
-  // q4_0 weights in 16-row panels (q4_0_panels.h); w is the panel matrix, n0 and n1 multiples of 16.
-  // Only the AVX-512 table has it (nullptr elsewhere: matrices are then not repacked).
-  QuantGemm q4_0_panels = nullptr;
+  // q4_0 / q8_0 weights in 16-row panels (weight_panels.h); w is the panel matrix, n0 and n1
+  // multiples of 16. Only the AVX-512 table has them (nullptr elsewhere: matrices are not repacked).
+  QuantGemm q4_0_panels = nullptr, q8_0_panels = nullptr;
 };
 
 // Whether the AVX-512 table's q4_0 GEMM uses its whole-cache-line kernels for a weight matrix at w
@@ -48,8 +48,10 @@ struct MatmulKernels {
 // aligned too). Otherwise it uses the block-pair kernels; both compute the same integer block sums.
 bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K);
 
-// The AVX-512 table's panel GEMM (matmul_q4_0_panels_avx512.cpp).
+// The AVX-512 table's panel GEMMs (matmul_panels_avx512.cpp).
 void gemm512_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy);
+void gemm512_q8_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                          int64_t n1, float* y, int64_t ldy);
 
 const MatmulKernels& matmul_kernels_scalar();

@@ -11,7 +11,7 @@
 #include "kernels/attention.h"
 #include "kernels/gelu.h"
 #include "kernels/layer_norm.h"
-#include "kernels/q4_0_panels.h"
+#include "kernels/weight_panels.h"
 #include "tensor/convert.h"
 #include "util/error.h"
 #include "util/mapped_file.h"
@@ -87,16 +87,17 @@ Model::Model(ModelFile file, int n_threads, DType kv_type, bool repack)
   if (repack) repack_weights();
 }
 
-// q4_0 matrices go into 16-row panels once, here, where this CPU's kernels are faster on them
-// (kernels/q4_0_panels.h: batched decode and prefill ~1.9x, single decode no slower). The copy
-// costs a pass over the weights at load and their size in anonymous memory (2 MiB pages); the
-// file's page-cache pages are no longer read, and are marked for the kernel to reclaim first.
+// q4_0 and q8_0 matrices go into 16-row panels once, here, where this CPU's kernels are faster on
+// them (kernels/weight_panels.h: q4_0 batched decode ~1.7x, prefill 1.2-1.5x, single decode no
+// slower). The copy costs a pass over the weights at load and their size in anonymous memory (2 MiB
+// pages); the file's page-cache pages are no longer read, and are marked for the kernel to reclaim
+// first.
 void Model::repack_weights() {
   std::vector<WeightMatrix*> todo;
   for (Layer& L : layers_)
     for (WeightMatrix* w : {&L.qkv, &L.out, &L.up, &L.down})
-      if (q4_0_panels_pay(*w)) todo.push_back(w);
-  if (q4_0_panels_pay(lm_head_)) todo.push_back(&lm_head_);
+      if (panels_pay(*w)) todo.push_back(w);
+  if (panels_pay(lm_head_)) todo.push_back(&lm_head_);
   if (todo.empty()) return;
   auto bytes_of = [](const WeightMatrix& w) {
     return (row_bytes(w.dtype, w.cols) * static_cast<size_t>(w.rows) + 63) / 64 * 64;
@@ -116,7 +117,7 @@ void Model::repack_weights() {
   size_t at = 0;
   for (WeightMatrix* w : todo) {
     const WeightMatrix stored = *w;
-    *w = repack_q4_0_panels(stored, repacked_.get() + at, *pool_);
+    *w = repack_panels(stored, repacked_.get() + at, *pool_);
     at += bytes_of(*w);
     advise_cold(stored.data, bytes_of(stored));  // the file's copy is not read again
   }
@@ -129,7 +130,7 @@ std::string Model::layout_hint() const {
   if (repack_skipped_bytes_ > 0) {
     char buf[256];
     std::snprintf(buf, sizeof buf,
-                  "note: the q4_0 weights were not repacked for the faster kernels: that needs %.1f GB of memory "
+                  "note: the q4_0 / q8_0 weights were not repacked for the faster kernels: that needs %.1f GB of memory "
                   "and %.1f GB is available (batched decode and prefill run ~1.7x slower; MOSS_REPACK=0 "
                   "silences this)",
                   static_cast<double>(repack_skipped_bytes_) / 1e9, static_cast<double>(repack_available_bytes_) / 1e9);

@@ -39,7 +39,7 @@ class Model {
   // kv_type: the element type of the caches new_cache() makes, F32 (exact) or F16 (half the cache
   // memory; see model/kv_cache.h). Throws moss::Error for missing tensors, shapes that disagree
   // with the config, or another kv_type.
-  // repack: q4_0 matrices go into 16-row panels where this CPU's kernels are faster on them
+  // repack: q4_0 / q8_0 matrices go into 16-row panels where this CPU's kernels are faster on them
   // (repacked_matrices(); MOSS_REPACK=0 in the environment also turns it off).
   explicit Model(ModelFile file, int n_threads = 0, DType kv_type = DType::F32, bool repack = true);
   // open_model(path) then the constructor.
@@ -48,11 +48,11 @@ class Model {
   // non-zero for a q4_0 GGUF written with 32-byte alignment, read on an AVX-512 VBMI machine.
   int64_t matrices_missing_fast_layout() const;
   // A one-line note for the user when that count is non-zero (what it costs, how to fix the file), or
-  // when the q4_0 weights could not be repacked for lack of memory; else empty. The commands print it
+  // when the q4_0 / q8_0 weights could not be repacked for lack of memory; else empty. The commands print it
   // when they load a model.
   std::string layout_hint() const;
-  // The q4_0 weight matrices repacked at load into 16-row panels for the AVX-512 panel kernels
-  // (kernels/q4_0_panels.h; not on other CPUs, or with MOSS_REPACK=0), and the memory holding them.
+  // The q4_0 / q8_0 weight matrices repacked at load into 16-row panels for the AVX-512 panel kernels
+  // (kernels/weight_panels.h; not on other CPUs, or with MOSS_REPACK=0), and the memory holding them.
   int64_t repacked_matrices() const { return repacked_count_; }
   const uint8_t* repacked_data() const { return repacked_.get(); }
   size_t repacked_bytes() const { return repacked_.get_deleter().bytes; }
@@ -112,7 +112,7 @@ class Model {
   WeightMatrix lm_head_;                // output.weight [V, E]
   std::vector<float> lm_head_b_;        // [V]
   Activations act_;
-  HugePageBuffer repacked_;  // the panel copies of the q4_0 matrices (the file's pages are then unused)
+  HugePageBuffer repacked_;  // the panel copies of the q4_0 / q8_0 matrices (the file's pages are then unused)
   int64_t repacked_count_ = 0;
   uint64_t repack_skipped_bytes_ = 0, repack_available_bytes_ = 0;  // set when memory was short
 };

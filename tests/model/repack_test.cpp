@@ -1,6 +1,7 @@
-// A q4_0 model whose matrices are repacked into 16-row panels at load (kernels/q4_0_panels.h) computes
-// what the same model on the row kernels computes: every matrix of the tiny random model fits, all are
-// repacked where the CPU has the panel kernels, and logits and greedy tokens agree.
+// A q4_0 or q8_0 model whose matrices are repacked into 16-row panels at load
+// (kernels/weight_panels.h) computes what the same model on the row kernels computes: every matrix of
+// the tiny random model fits, all are repacked where the CPU has the panel kernels, and logits and
+// greedy tokens agree.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -28,11 +29,13 @@ namespace fs = std::filesystem;
 // matrix or a chunk off a panel boundary moves logits by their whole scale.
 constexpr double kRelTol = 1e-4;
 
-TEST(ModelRepack, PanelModelMatchesRowModel) {
+class ModelRepack : public ::testing::TestWithParam<DType> {};
+
+TEST_P(ModelRepack, PanelModelMatchesRowModel) {
   const fs::path dir = fs::temp_directory_path() / ("moss_repack_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const std::string file = (dir / "tiny-q4_0.gguf").string();
-  write_random_model(file, random_model_shape("tiny"), DType::Q4_0, 3, "");
+  const std::string file = (dir / (std::string("tiny-") + dtype_name(GetParam()) + ".gguf")).string();
+  write_random_model(file, random_model_shape("tiny"), GetParam(), 3, "");
   Model packed(open_model(file), 2, DType::F32, true), rows(open_model(file), 2, DType::F32, false);
   const auto& c = packed.config();
   const bool kernels = isa_supported(Isa::Avx512) && active_isa() == Isa::Avx512;
@@ -62,6 +65,9 @@ TEST(ModelRepack, PanelModelMatchesRowModel) {
   }
   fs::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(PanelTypes, ModelRepack, ::testing::Values(DType::Q4_0, DType::Q8_0),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 }  // namespace
 }  // namespace moss

@@ -1,4 +1,4 @@
-// Test helpers shared by the matmul kernel tests (matmul_test.cpp, q4_0_panels_test.cpp): random
+// Test helpers shared by the matmul kernel tests (matmul_test.cpp, weight_panels_test.cpp): random
 // cases, running one kernel table over a whole matrix, and the magnitudes the error bounds use.
 #pragma once
 #include <cfloat>

@@ -1,8 +1,8 @@
-// q4_0 panels (kernels/q4_0_panels.h): the repacking is lossless, the AVX-512 panel GEMM agrees with
-// the scalar table within the bound derived in matmul_test.cpp, matmul() and MatmulJob give the panel
-// GEMM's bits at any thread count, each output is independent of how many activation rows share the
-// call, and shapes that do not fit are errors.
-#include "kernels/q4_0_panels.h"
+// q4_0 and q8_0 panels (kernels/weight_panels.h): the repacking is lossless, the AVX-512 panel GEMMs
+// agree with the scalar table within the bound derived in matmul_test.cpp, matmul() and MatmulJob give
+// the panel GEMM's bits at any thread count, each output is independent of how many activation rows
+// share the call, and shapes that do not fit are errors.
+#include "kernels/weight_panels.h"
 
 #include <gtest/gtest.h>
 
@@ -28,7 +28,7 @@ struct Panels {
 
 Panels repack(const Data& d, ThreadPool& pool) {
   Panels p{allocate_huge_pages(d.w.size()), {}};
-  p.wm = repack_q4_0_panels(d.wm, p.mem.get(), pool);
+  p.wm = repack_panels(d.wm, p.mem.get(), pool);
   return p;
 }
 
@@ -39,31 +39,37 @@ std::vector<float> run_panels(const Case& c, const Data& d, const Panels& p) {
   std::vector<uint8_t> xq(stride * static_cast<size_t>(c.m));
   for (int64_t i = 0; i < c.m; ++i) kt.quantize_act(d.x.data() + i * c.k, xq.data() + i * stride, c.k);
   std::vector<float> y(static_cast<size_t>(c.m * c.n));
-  kt.q4_0_panels(xq.data(), stride, c.m, static_cast<const uint8_t*>(p.wm.data), c.k, 0, c.n, y.data(), c.n);
+  const QuantGemm g = c.type == DType::Q8_0 ? kt.q8_0_panels : kt.q4_0_panels;
+  g(xq.data(), stride, c.m, static_cast<const uint8_t*>(p.wm.data), c.k, 0, c.n, y.data(), c.n);
   return y;
 }
 
 // Every tile height (1..8 rows, then a second tile), one and several panels, 1 to 32 block pairs.
 const Case kPanelCases[] = {
-    {DType::Q4_0, 1, 16, 64},   {DType::Q4_0, 2, 32, 128},  {DType::Q4_0, 3, 16, 2048}, {DType::Q4_0, 4, 48, 256},
-    {DType::Q4_0, 5, 16, 192},  {DType::Q4_0, 7, 32, 64},   {DType::Q4_0, 8, 48, 1024}, {DType::Q4_0, 9, 16, 128},
+    {DType::Q4_0, 1, 16, 64},   {DType::Q4_0, 2, 32, 128},  {DType::Q4_0, 3, 16, 2048},     {DType::Q4_0, 4, 48, 256},
+    {DType::Q4_0, 5, 16, 192},  {DType::Q4_0, 7, 32, 64},   {DType::Q4_0, 8, 48, 1024},     {DType::Q4_0, 9, 16, 128},
     {DType::Q4_0, 16, 32, 256}, {DType::Q4_0, 17, 16, 2048, 32},
+    {DType::Q8_0, 1, 16, 64},   {DType::Q8_0, 3, 32, 2048}, {DType::Q8_0, 6, 48, 192},      {DType::Q8_0, 8, 16, 1024},
+    {DType::Q8_0, 11, 32, 128}, {DType::Q8_0, 16, 16, 256, 32},
 };
 
-bool have_panel_kernels() { return isa_supported(Isa::Avx512) && matmul_kernels(Isa::Avx512).q4_0_panels; }
+bool have_panel_kernels() {
+  return isa_supported(Isa::Avx512) && matmul_kernels(Isa::Avx512).q4_0_panels && matmul_kernels(Isa::Avx512).q8_0_panels;
+}
 
-TEST(Q4_0Panels, RepackingIsLossless) {
+TEST(WeightPanels, RepackingIsLossless) {
   ThreadPool pool(2);
   for (const Case& c : kPanelCases) {
     const Data d = make(c, 3);
     const Panels p = repack(d, pool);
-    EXPECT_EQ(p.wm.layout, WeightLayout::Q4_0Panels16);
+    EXPECT_EQ(p.wm.layout, WeightLayout::Panels16);
     EXPECT_NE(std::memcmp(p.wm.data, d.w.data(), d.w.size()), 0) << "the layout changed";
-    const size_t rb = row_bytes(DType::Q4_0, c.k);
+    const size_t rb = row_bytes(c.type, c.k);
     std::vector<uint8_t> row(rb);
     for (int64_t n = 0; n < c.n; ++n) {
-      q4_0_panel_row(static_cast<const uint8_t*>(p.wm.data), c.k, n, row.data());
-      ASSERT_EQ(std::memcmp(row.data(), d.w.data() + n * rb, rb), 0) << "row " << n << " of " << c.n << " x " << c.k;
+      panel_row(p.wm, n, row.data());
+      ASSERT_EQ(std::memcmp(row.data(), d.w.data() + n * rb, rb), 0)
+          << dtype_name(c.type) << " row " << n << " of " << c.n << " x " << c.k;
     }
     // The reference path reads panel matrices too, with the same dequantized values.
     std::vector<float> want(static_cast<size_t>(c.m * c.n)), got(want.size());
@@ -75,7 +81,7 @@ TEST(Q4_0Panels, RepackingIsLossless) {
 
 // Same exact integer block sums as the scalar table, combined with f32 products and sums: the bound
 // of Matmul.SimdTablesMatchScalar, 2 * (nb + 8) * u * T.
-TEST(Q4_0Panels, KernelsMatchScalarTable) {
+TEST(WeightPanels, KernelsMatchScalarTable) {
   if (!have_panel_kernels()) GTEST_SKIP() << "no AVX-512 panel kernels on this CPU";
   ThreadPool pool(1);
   for (const Case& c : kPanelCases) {
@@ -91,7 +97,8 @@ TEST(Q4_0Panels, KernelsMatchScalarTable) {
         double t = 0;
         for (int64_t k = 0; k < c.k; ++k) t += std::fabs(xh[i * c.k + k]) * a[k];
         const double bound = 2 * (c.k / 32 + 8) * kEps * t + 1e-30;
-        ASSERT_LE(std::fabs(got[i * c.n + n] - want[i * c.n + n]), bound) << "m=" << c.m << " n=" << n << " i=" << i;
+        ASSERT_LE(std::fabs(got[i * c.n + n] - want[i * c.n + n]), bound)
+            << dtype_name(c.type) << " m=" << c.m << " n=" << n << " i=" << i;
       }
     }
   }
@@ -99,7 +106,7 @@ TEST(Q4_0Panels, KernelsMatchScalarTable) {
 
 // matmul() and MatmulJob on a panel matrix: the panel GEMM plus bias, bit for bit, at 1 to 3 threads
 // (chunks fall on panel boundaries); and an output does not depend on the other rows in the call.
-TEST(Q4_0Panels, DispatchIsExactAndRowIndependent) {
+TEST(WeightPanels, DispatchIsExactAndRowIndependent) {
   if (!have_panel_kernels() || active_isa() != Isa::Avx512) GTEST_SKIP() << "AVX-512 is not the active table";
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
@@ -111,7 +118,7 @@ TEST(Q4_0Panels, DispatchIsExactAndRowIndependent) {
         for (int64_t n = 0; n < c.n; ++n) want[i * c.n + n] += d.bias[n];
       std::vector<float> got(want.size(), NAN), job_out(want.size(), NAN);
       matmul(d.x.data(), c.m, p.wm, d.bias.data(), got.data(), pool);
-      ASSERT_EQ(got, want) << "m=" << c.m << " threads=" << threads;
+      ASSERT_EQ(got, want) << dtype_name(c.type) << " m=" << c.m << " threads=" << threads;
       AlignedBuffer scratch;
       MatmulJob job(d.x.data(), c.m, p.wm, d.bias.data(), job_out.data(), pool, scratch);
       pool.run([&](int, int) {
@@ -128,25 +135,26 @@ TEST(Q4_0Panels, DispatchIsExactAndRowIndependent) {
   }
 }
 
-TEST(Q4_0Panels, ShapesThatDoNotFitAreErrors) {
+TEST(WeightPanels, ShapesThatDoNotFitAreErrors) {
   ThreadPool pool(1);
   std::vector<uint8_t> w(64 * 1024), dst(w.size());
   const WeightMatrix ok{w.data(), DType::Q4_0, 32, 128};
-  EXPECT_TRUE(q4_0_panels_fit(ok));
-  EXPECT_FALSE(q4_0_panels_fit(WeightMatrix{w.data(), DType::Q4_0, 24, 128}));  // not whole panels
-  EXPECT_FALSE(q4_0_panels_fit(WeightMatrix{w.data(), DType::Q4_0, 32, 96}));   // odd block count
-  EXPECT_FALSE(q4_0_panels_fit(WeightMatrix{w.data(), DType::Q8_0, 32, 128}));
-  EXPECT_THROW(repack_q4_0_panels(WeightMatrix{w.data(), DType::Q4_0, 24, 128}, dst.data(), pool), Error);
-  const WeightMatrix packed = repack_q4_0_panels(ok, dst.data(), pool);
-  EXPECT_FALSE(q4_0_panels_pay(packed));                                           // already repacked
-  EXPECT_THROW(repack_q4_0_panels(packed, w.data(), pool), Error);
+  EXPECT_TRUE(panels_fit(ok));
+  EXPECT_FALSE(panels_fit(WeightMatrix{w.data(), DType::Q4_0, 24, 128}));  // not whole panels
+  EXPECT_FALSE(panels_fit(WeightMatrix{w.data(), DType::Q4_0, 32, 96}));   // odd block count
+  EXPECT_TRUE(panels_fit(WeightMatrix{w.data(), DType::Q8_0, 32, 128}));
+  EXPECT_FALSE(panels_fit(WeightMatrix{w.data(), DType::Q4_K, 32, 256}));
+  EXPECT_THROW(repack_panels(WeightMatrix{w.data(), DType::Q4_0, 24, 128}, dst.data(), pool), Error);
+  const WeightMatrix packed = repack_panels(ok, dst.data(), pool);
+  EXPECT_FALSE(panels_pay(packed));                                           // already repacked
+  EXPECT_THROW(repack_panels(packed, w.data(), pool), Error);
   EXPECT_FALSE(matmul_misses_fast_layout(packed));
   std::vector<float> x(128), y(64);
   WeightMatrix bad = packed;
   bad.rows = 24;
   EXPECT_THROW(matmul(x.data(), 1, bad, nullptr, y.data(), pool), Error);
   bad = packed;
-  bad.dtype = DType::Q8_0;
+  bad.dtype = DType::Q4_K;
   EXPECT_THROW(matmul(x.data(), 1, bad, nullptr, y.data(), pool), Error);
   if (!have_panel_kernels()) {  // a panel matrix on a CPU without the kernels is a clear error
     EXPECT_THROW(matmul(x.data(), 1, packed, nullptr, y.data(), pool), Error);

@@ -1,0 +1,47 @@
+// q4_0 and q8_0 weights repacked in panels of 16 rows: the layout of the AVX-512 VNNI panel kernels
+// (matmul_panels_avx512.cpp), made once at model load.
+//
+// Why: a stored row keeps each 32-element block's fp16 scale beside its quants, so a kernel reading
+// row by row must finish every block of every (activation row, weight row) pair with its own scales:
+// for q4_0 per 128 weights 2 vpdpbusd, then a convert, a multiply and an FMA, and a horizontal sum
+// per output at the end. In a panel the 16 lanes of a register hold the same block of 16 weight rows:
+// the 8 vpdpbusd of a block (32 elements x 16 rows, activations broadcast 4 bytes at a time) sum into
+// one register, and one convert, multiply and FMA finish the block for all 16 rows, whose outputs
+// land in one register. Measured on the development machine (one thread, 8192 x 2048 q4_0 in L3):
+// 8 activation rows 305 -> 596 GFLOP/s, the decode GEMV 46 -> 96 GB/s (bench/README.md).
+//
+// Layout: panel p is rows 16p..16p+15, stored as nb/2 units (nb = K/32 blocks, even), one per block
+// pair (2t, 2t+1): [block 2t: V x 64 bytes][block 2t+1: V x 64 bytes][16 x fp16 d of block 2t]
+// [16 x fp16 d of 2t+1], where 64-byte vector k of a block holds at bytes 4i..4i+3 bytes 4k..4k+3 of
+// row i's quants:
+//   q4_0: V = 4 vectors of the 16 nibble bytes (low nibbles: elements 4k..4k+3, high nibbles:
+//         elements 4k+16..4k+19), 576-byte units;
+//   q8_0: V = 8 vectors of the 32 int8 quants stored as q + 128 (unsigned, for vpdpbusd; the kernel
+//         takes 128 * sum(x) off), 1088-byte units.
+// A panel takes exactly the bytes of its 16 rows, so a repacked matrix has the size of the original,
+// and units of whole cache lines keep every load on one line when the matrix starts on one.
+#pragma once
+#include <cstdint>
+
+namespace moss {
+
+struct WeightMatrix;
+class ThreadPool;
+
+inline constexpr int64_t kPanelRows = 16;
+
+// Whether w (stored rows) has a panel type and shape: q4_0 or q8_0, rows % 16 == 0, K % 64 == 0.
+bool panels_fit(const WeightMatrix& w);
+
+// Whether matmul() runs w faster repacked: it fits, it is stored as rows, the active kernel table has
+// panel kernels for its type (AVX-512 VNNI), and the environment does not say MOSS_REPACK=0.
+bool panels_pay(const WeightMatrix& w);
+
+// Writes w's rows into `dst` in the panel layout (w's byte size; 64-byte aligned for aligned loads);
+// the pool's threads share the panels. Returns the matrix that reads dst. Throws if w does not fit.
+WeightMatrix repack_panels(const WeightMatrix& w, uint8_t* dst, ThreadPool& pool);
+
+// Row n of a panel matrix back in its stored form (row_bytes(dtype, K) bytes): for reference paths.
+void panel_row(const WeightMatrix& w, int64_t n, uint8_t* row);
+
+}  // namespace moss
