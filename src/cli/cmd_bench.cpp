@@ -217,8 +217,10 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe
   const double c1 = cpu_seconds();
   int32_t tok = 1;
   timing.run(o.gen, probe, [&] {
-    auto logits = model.forward(cache, std::span<const int32_t>(&tok, 1));
-    tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    // The batch form leaves the logits in the model (no 0.4 MB copy per token, as the server reads them).
+    SeqBatch step{&cache, std::span<const int32_t>(&tok, 1)};
+    model.forward(std::span<SeqBatch>(&step, 1));
+    tok = static_cast<int32_t>(std::max_element(step.logits.begin(), step.logits.end()) - step.logits.begin());
   });
   const double decode = o.gen / timing.decode_seconds();
   const double c2 = cpu_seconds() - timing.read_cpu_s;
