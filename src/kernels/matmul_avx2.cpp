@@ -19,6 +19,12 @@ inline __m256i dot_u8_i8(__m256i u, __m256i s) {
 namespace moss {
 namespace {
 #include "kernels/matmul_simd_impl.h"
+
+const MatmulKernels kTableAvx2 = [] {
+  MatmulKernels t = kTable;
+  t.q4_0_panels = gemm256_q4_0_panels;  // matmul_panels_avx2.cpp
+  return t;
+}();
 }  // namespace
-const MatmulKernels& matmul_kernels_avx2() { return kTable; }
+const MatmulKernels& matmul_kernels_avx2() { return kTableAvx2; }
 }  // namespace moss

@@ -39,7 +39,8 @@ struct MatmulKernels {
   QuantGemm q8_0, q4_0, q4_k;
   FloatGemm f32, f16, bf16;
   // q4_0 / q8_0 weights in 16-row panels (weight_panels.h); w is the panel matrix, n0 and n1
-  // multiples of 16. Only the AVX-512 table has them (nullptr elsewhere: matrices are not repacked).
+  // multiples of 16. The AVX-512 table has both, the AVX2 table q4_0 only, the scalar table none
+  // (nullptr: such matrices are not repacked).
   QuantGemm q4_0_panels = nullptr, q8_0_panels = nullptr;
 };
 
@@ -52,6 +53,9 @@ bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K);
 void gemm512_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                          int64_t n1, float* y, int64_t ldy);
 void gemm512_q8_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy);
+// The AVX2 table's (matmul_panels_avx2.cpp).
+void gemm256_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                          int64_t n1, float* y, int64_t ldy);
 
 const MatmulKernels& matmul_kernels_scalar();

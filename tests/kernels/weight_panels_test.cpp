@@ -32,15 +32,21 @@ Panels repack(const Data& d, ThreadPool& pool) {
   return p;
 }
 
-// The panel GEMM of the AVX-512 table over the whole matrix (no bias), like run_table for rows.
-std::vector<float> run_panels(const Case& c, const Data& d, const Panels& p) {
-  const MatmulKernels& kt = matmul_kernels(Isa::Avx512);
+// The panel GEMM of a table for this type, or nullptr (no such kernel, or the CPU lacks the set).
+QuantGemm panel_gemm(Isa isa, DType t) {
+  if (!isa_supported(isa)) return nullptr;
+  const MatmulKernels& kt = matmul_kernels(isa);
+  return t == DType::Q8_0 ? kt.q8_0_panels : kt.q4_0_panels;
+}
+
+// A table's panel GEMM over the whole matrix (no bias), like run_table for rows.
+std::vector<float> run_panels(Isa isa, const Case& c, const Data& d, const Panels& p) {
+  const MatmulKernels& kt = matmul_kernels(isa);
   const size_t stride = kt.act_bytes(c.k);
   std::vector<uint8_t> xq(stride * static_cast<size_t>(c.m));
   for (int64_t i = 0; i < c.m; ++i) kt.quantize_act(d.x.data() + i * c.k, xq.data() + i * stride, c.k);
   std::vector<float> y(static_cast<size_t>(c.m * c.n));
-  const QuantGemm g = c.type == DType::Q8_0 ? kt.q8_0_panels : kt.q4_0_panels;
-  g(xq.data(), stride, c.m, static_cast<const uint8_t*>(p.wm.data), c.k, 0, c.n, y.data(), c.n);
+  panel_gemm(isa, c.type)(xq.data(), stride, c.m, static_cast<const uint8_t*>(p.wm.data), c.k, 0, c.n, y.data(), c.n);
   return y;
 }
 
@@ -53,9 +59,7 @@ const Case kPanelCases[] = {
     {DType::Q8_0, 11, 32, 128}, {DType::Q8_0, 16, 16, 256, 32},
 };
 
-bool have_panel_kernels() {
-  return isa_supported(Isa::Avx512) && matmul_kernels(Isa::Avx512).q4_0_panels && matmul_kernels(Isa::Avx512).q8_0_panels;
-}
+bool any_panel_kernels() { return panel_gemm(Isa::Avx512, DType::Q4_0) || panel_gemm(Isa::Avx2, DType::Q4_0); }
 
 TEST(WeightPanels, RepackingIsLossless) {
   ThreadPool pool(2);
@@ -80,40 +84,47 @@ TEST(WeightPanels, RepackingIsLossless) {
 }
 
 // Same exact integer block sums as the scalar table, combined with f32 products and sums: the bound
-// of Matmul.SimdTablesMatchScalar, 2 * (nb + 8) * u * T.
+// of Matmul.SimdTablesMatchScalar, 2 * (nb + 8) * u * T. Every table with panel kernels (AVX-512:
+// q4_0 and q8_0, AVX2: q4_0), on this CPU.
 TEST(WeightPanels, KernelsMatchScalarTable) {
-  if (!have_panel_kernels()) GTEST_SKIP() << "no AVX-512 panel kernels on this CPU";
+  if (!any_panel_kernels()) GTEST_SKIP() << "no panel kernels on this CPU";
   ThreadPool pool(1);
-  for (const Case& c : kPanelCases) {
-    const Data d = make(c, 5);
-    const Panels p = repack(d, pool);
-    const auto want = run_table(matmul_kernels_scalar(), c, d);
-    const auto got = run_panels(c, d, p);
-    const auto xh = quantized_x(c, d);
-    const size_t rb = row_bytes(c.type, c.k);
-    for (int64_t n = 0; n < c.n; ++n) {
-      const auto a = weight_magnitudes(c.type, d.w.data() + n * rb, c.k);
-      for (int64_t i = 0; i < c.m; ++i) {
-        double t = 0;
-        for (int64_t k = 0; k < c.k; ++k) t += std::fabs(xh[i * c.k + k]) * a[k];
-        const double bound = 2 * (c.k / 32 + 8) * kEps * t + 1e-30;
-        ASSERT_LE(std::fabs(got[i * c.n + n] - want[i * c.n + n]), bound)
-            << dtype_name(c.type) << " m=" << c.m << " n=" << n << " i=" << i;
+  int tested = 0;
+  for (Isa isa : {Isa::Avx2, Isa::Avx512})
+    for (const Case& c : kPanelCases) {
+      if (!panel_gemm(isa, c.type)) continue;
+      ++tested;
+      const Data d = make(c, 5);
+      const Panels p = repack(d, pool);
+      const auto want = run_table(matmul_kernels_scalar(), c, d);
+      const auto got = run_panels(isa, c, d, p);
+      const auto xh = quantized_x(c, d);
+      const size_t rb = row_bytes(c.type, c.k);
+      for (int64_t n = 0; n < c.n; ++n) {
+        const auto a = weight_magnitudes(c.type, d.w.data() + n * rb, c.k);
+        for (int64_t i = 0; i < c.m; ++i) {
+          double t = 0;
+          for (int64_t k = 0; k < c.k; ++k) t += std::fabs(xh[i * c.k + k]) * a[k];
+          const double bound = 2 * (c.k / 32 + 8) * kEps * t + 1e-30;
+          ASSERT_LE(std::fabs(got[i * c.n + n] - want[i * c.n + n]), bound)
+              << isa_name(isa) << " " << dtype_name(c.type) << " m=" << c.m << " n=" << n << " i=" << i;
+        }
       }
     }
-  }
+  EXPECT_GT(tested, 0);
 }
 
 // matmul() and MatmulJob on a panel matrix: the panel GEMM plus bias, bit for bit, at 1 to 3 threads
 // (chunks fall on panel boundaries); and an output does not depend on the other rows in the call.
 TEST(WeightPanels, DispatchIsExactAndRowIndependent) {
-  if (!have_panel_kernels() || active_isa() != Isa::Avx512) GTEST_SKIP() << "AVX-512 is not the active table";
+  if (!any_panel_kernels()) GTEST_SKIP() << "no panel kernels on this CPU";
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     for (const Case& c : kPanelCases) {
+      if (!panel_gemm(active_isa(), c.type)) continue;
       const Data d = make(c, 13);
       const Panels p = repack(d, pool);
-      auto want = run_panels(c, d, p);
+      auto want = run_panels(active_isa(), c, d, p);
       for (int64_t i = 0; i < c.m; ++i)
         for (int64_t n = 0; n < c.n; ++n) want[i * c.n + n] += d.bias[n];
       std::vector<float> got(want.size(), NAN), job_out(want.size(), NAN);
@@ -156,7 +167,7 @@ TEST(WeightPanels, ShapesThatDoNotFitAreErrors) {
   bad = packed;
   bad.dtype = DType::Q4_K;
   EXPECT_THROW(matmul(x.data(), 1, bad, nullptr, y.data(), pool), Error);
-  if (!have_panel_kernels()) {  // a panel matrix on a CPU without the kernels is a clear error
+  if (!panel_gemm(active_isa(), DType::Q4_0)) {  // a panel matrix without the kernels is a clear error
     EXPECT_THROW(matmul(x.data(), 1, packed, nullptr, y.data(), pool), Error);
   }
 }

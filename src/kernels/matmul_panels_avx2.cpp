@@ -1,0 +1,95 @@
+// The AVX2 GEMM for q4_0 weights in 16-row panels (layout and rationale: weight_panels.h), for CPUs
+// without AVX-512. A panel's 64-byte vectors are taken as two halves of 8 rows. Per block of 32
+// elements, activation row and half: the 8 nibble vectors (unsigned 0..15, a 4-byte lane per weight
+// row) are multiplied with the row's int8 activations broadcast 4 bytes at a time (vpmaddubsw; the
+// 16-bit pair sums are at most 2 * 15 * 128 = 3840, so the 8 of them add up in 16 bits without
+// saturating, to at most 30720), one vpmaddwd gives each lane the block's integer sum of q_w * q_x,
+// and two FMAs add d_x * d_w * that sum and take q4_0's offset off: -8 * d_w * (d_x * sum(q_x)).
+// Each output's sum runs over the blocks in order in one lane, so it does not depend on m, the tile
+// or the thread. q8_0 has no AVX2 panel kernel: its quants stored + 128 would overflow vpmaddubsw's
+// 16-bit pair sums (2 * 255 * 127).
+#include <immintrin.h>
+
+#include "kernels/matmul_kernels.h"
+#include "kernels/weight_panels.h"
+#include "tensor/quant_blocks.h"
+
+namespace moss {
+namespace {
+
+constexpr size_t kUnit = 576;  // a block pair of a q4_0 panel
+
+inline __m256i broadcast4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// MX activation rows x one panel (16 weight rows): y[r * ldy + 0..15].
+template <int MX>
+void panel_tile(const BlockQ8A* x, int64_t nb, const uint8_t* panel, float* y, int64_t ldy) {
+  __m256 acc[MX][2];
+  for (int r = 0; r < MX; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  for (int64_t t = 0; t < nb / 2; ++t) {
+    const uint8_t* unit = panel + kUnit * static_cast<size_t>(t);
+    for (int l = 0; l < 9; ++l) _mm_prefetch(reinterpret_cast<const char*>(unit) + 64 * l + kWeightPrefetch, _MM_HINT_T0);
+    for (int h = 0; h < 2; ++h) {
+      const int64_t b = 2 * t + h;
+      for (int half = 0; half < 2; ++half) {
+        const __m256 dw = _mm256_cvtph_ps(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(unit + 512 + 32 * h + 16 * half)));
+        __m256i lo[4], hi[4];
+        for (int k = 0; k < 4; ++k) {
+          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 256 * h + 64 * k + 32 * half));
+          lo[k] = _mm256_and_si256(v, low4);
+          hi[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+        }
+        for (int r = 0; r < MX; ++r) {
+          const BlockQ8A& xb = x[r * nb + b];
+          __m256i s16 = _mm256_maddubs_epi16(lo[0], broadcast4(xb.qs));
+          for (int k = 1; k < 4; ++k) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo[k], broadcast4(xb.qs + 4 * k)));
+          for (int k = 0; k < 4; ++k)
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[k], broadcast4(xb.qs + 16 + 4 * k)));
+          const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones));
+          __m256& a = acc[r][half];
+          a = _mm256_fmadd_ps(dot, _mm256_mul_ps(dw, _mm256_set1_ps(xb.d)), a);
+          a = _mm256_fnmadd_ps(dw, _mm256_set1_ps(8.0f * xb.ds), a);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < MX; ++r) {
+    _mm256_storeu_ps(y + r * ldy, acc[r][0]);
+    _mm256_storeu_ps(y + r * ldy + 8, acc[r][1]);
+  }
+}
+
+template <int MX>
+void panel_rows(const BlockQ8A* x, int64_t nb, const uint8_t* w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  const size_t panel_bytes = static_cast<size_t>(kPanelRows) * static_cast<size_t>(nb) * sizeof(BlockQ4_0);
+  for (int64_t n = n0; n < n1; n += kPanelRows)
+    panel_tile<MX>(x, nb, w + panel_bytes * static_cast<size_t>(n / kPanelRows), y + n, ldy);
+}
+
+}  // namespace
+
+void gemm256_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy) {
+  (void)stride;  // rows are contiguous: stride == act_bytes(K), a whole number of BlockQ8A
+  const auto* x = reinterpret_cast<const BlockQ8A*>(act);
+  const int64_t nb = K / 32;
+  // Activation tiles of up to 4 rows outside (they stay in L1), the chunk's panels inside.
+  for (int64_t i = 0; i < m; i += 4) {
+    const BlockQ8A* xi = x + i * nb;
+    float* yi = y + i * ldy;
+    switch (m - i >= 4 ? 4 : m - i) {
+      case 4: panel_rows<4>(xi, nb, w, n0, n1, yi, ldy); break;
+      case 3: panel_rows<3>(xi, nb, w, n0, n1, yi, ldy); break;
+      case 2: panel_rows<2>(xi, nb, w, n0, n1, yi, ldy); break;
+      default: panel_rows<1>(xi, nb, w, n0, n1, yi, ldy); break;
+    }
+  }
+}
+
+}  // namespace moss
