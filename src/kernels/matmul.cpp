@@ -124,7 +124,8 @@ class MatmulJob::Impl {
           fg_ = kt.bf16;
           break;
       }
-      if (panels(w) && !qg_) fail("matmul: the panel layout needs the AVX-512 kernels, not ", isa_name(active_isa()));
+      if (panels(w) && !qg_)
+        fail("matmul: no ", isa_name(active_isa()), " kernels for ", dtype_name(w.dtype), " weights in the panel layout");
     }
     // Output rows are handed out in chunks from a shared counter, so a thread slowed by another
     // process does not hold the others up. About 8 chunks per thread, at least 8 rows each.

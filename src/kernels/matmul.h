@@ -22,7 +22,7 @@ namespace moss {
 class ThreadPool;
 
 // How the rows of a weight matrix lie in memory: as stored in the file (row after row), or (q4_0,
-// q8_0) repacked in panels of 16 rows for the AVX-512 panel kernels (kernels/weight_panels.h).
+// q8_0) repacked in panels of 16 rows for the panel kernels (kernels/weight_panels.h).
 enum class WeightLayout : uint8_t { Rows, Panels16 };
 
 struct WeightMatrix {

@@ -51,7 +51,7 @@ class Model {
   // when the q4_0 / q8_0 weights could not be repacked for lack of memory; else empty. The commands print it
   // when they load a model.
   std::string layout_hint() const;
-  // The q4_0 / q8_0 weight matrices repacked at load into 16-row panels for the AVX-512 panel kernels
+  // The q4_0 / q8_0 weight matrices repacked at load into 16-row panels for the panel kernels
   // (kernels/weight_panels.h; not on other CPUs, or with MOSS_REPACK=0), and the memory holding them.
   int64_t repacked_matrices() const { return repacked_count_; }
   const uint8_t* repacked_data() const { return repacked_.get(); }
