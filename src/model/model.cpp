@@ -15,6 +15,7 @@
 #include "tensor/convert.h"
 #include "util/error.h"
 #include "util/mapped_file.h"
+#include "util/memory_info.h"
 #include "util/thread_pool.h"
 
 namespace moss {
@@ -105,8 +106,9 @@ void Model::repack_weights() {
   size_t total = 0;
   for (const WeightMatrix* w : todo) total += bytes_of(*w);
   // The copy is anonymous memory the kernel cannot reclaim (no swap, typically): where it would not
-  // fit beside a margin for the KV caches and activations, the weights stay in their rows (slower
-  // batched decode and prefill, same results within the kernels' bounds) and layout_hint says so.
+  // fit in what the machine and the process's cgroup leave (util/memory_info.h) beside a margin for
+  // the KV caches and activations, the weights stay in their rows (slower batched decode and
+  // prefill, same results within the kernels' bounds) and layout_hint says so.
   const uint64_t available = available_memory_bytes();
   if (available != 0 && total + kRepackMemoryMargin > available) {
     repack_skipped_bytes_ = total;

@@ -1,5 +1,5 @@
 // allocate_huge_pages (see huge_pages.h): mmap, trim to a 2 MiB boundary, madvise; resident_pages:
-// a read of /proc/self/smaps; available_memory_bytes: of /proc/meminfo.
+// a read of /proc/self/smaps.
 #include "util/huge_pages.h"
 
 #include <sys/mman.h>
@@ -59,17 +59,6 @@ ResidentPages resident_pages(const void* begin, const void* end) {
   }
   std::fclose(f);
   return r;
-}
-
-uint64_t available_memory_bytes() {
-  FILE* f = std::fopen("/proc/meminfo", "r");
-  if (!f) return 0;
-  uint64_t kb = 0;
-  char line[256];
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1) break;
-  std::fclose(f);
-  return kb << 10;
 }
 
 }  // namespace moss

@@ -29,8 +29,4 @@ struct ResidentPages {
 };
 ResidentPages resident_pages(const void* begin, const void* end);
 
-// MemAvailable of /proc/meminfo: what can be allocated without swapping (free memory plus the
-// reclaimable page cache), or 0 when unknown. Model checks it before copying weights.
-uint64_t available_memory_bytes();
-
 }  // namespace moss

@@ -3,7 +3,6 @@
 #include "util/huge_pages.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 namespace moss {
 namespace {
@@ -39,14 +38,6 @@ TEST(HugePages, ResidentPagesOfABuffer) {
   EXPECT_GE(after.resident_bytes, n);
   EXPECT_LE(after.huge_page_bytes, after.resident_bytes);
   EXPECT_EQ(after.huge_page_bytes % (size_t{2} << 20), 0u);
-}
-
-// MemAvailable: on Linux a positive figure no larger than the machine's memory.
-TEST(HugePages, AvailableMemoryIsPlausible) {
-  const uint64_t avail = available_memory_bytes();
-  const uint64_t total = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  EXPECT_GT(avail, 0u);
-  EXPECT_LE(avail, total);
 }
 
 }  // namespace
