@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "model/kv_cache.h"
 #include "model/model.h"
@@ -11,6 +15,7 @@
 #include "model_fixtures.h"
 #include "util/error.h"
 #include "util/half.h"
+#include "util/huge_pages.h"
 
 namespace moss {
 namespace {
@@ -69,6 +74,29 @@ TEST(KvCache, TypesSizesAndRoundTrip) {
     cache->load_k(0, 3, got);
     for (int i = 0; i < 8; ++i) EXPECT_EQ(got[i], cache->type() == DType::F16 ? round_fp16(v[i]) : v[i]);
   }
+}
+
+// A short cache commits about what it holds: huge pages are asked for only once a layer's rows reach
+// 1 MiB (KvCache::prepare), since each layer's rows lie in their own area and a huge page per layer
+// and per K/V would commit 2 MiB x 2 x layers on the first token. Skipped where the system gives
+// huge pages to every anonymous mapping anyway (THP "always").
+TEST(KvCache, ShortCacheCommitsWhatItHolds) {
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode((std::istreambuf_iterator<char>(thp)), {});
+  if (mode.find("[always]") != std::string::npos) GTEST_SKIP() << "THP is always on here";
+  MossConfig c;
+  c.n_layer = 16, c.n_embd = 2048, c.n_head = 16, c.head_dim = 128, c.n_ctx = 2048;  // the 1.24B shape
+  KvCache cache(c, 0, DType::F16);
+  std::vector<float> row(2048, 0.5f);
+  const int64_t n = 10;
+  cache.prepare(n);
+  for (int64_t l = 0; l < c.n_layer; ++l)
+    for (int64_t p = 0; p < n; ++p) cache.store(l, p, row.data(), row.data());
+  const auto* k0 = static_cast<const uint8_t*>(cache.k(0, 0));
+  const ResidentPages r = resident_pages(k0, k0 + cache.bytes_reserved() / 2);
+  // 10 rows of 4 KiB per layer: 40 KiB x 16 layers of K = 640 KiB; huge pages would make it 32 MiB.
+  EXPECT_GE(r.resident_bytes, size_t{640} << 10);
+  EXPECT_LT(r.resident_bytes, size_t{4} << 20);
 }
 
 TEST(KvCache, ModelMakesCachesOfItsType) {
