@@ -109,10 +109,10 @@ void Model::repack_weights() {
   // fit in what the machine and the process's cgroup leave (util/memory_info.h) beside a margin for
   // the KV caches and activations, the weights stay in their rows (slower batched decode and
   // prefill, same results within the kernels' bounds) and layout_hint says so.
-  const uint64_t available = available_memory_bytes();
-  if (available != 0 && total + kRepackMemoryMargin > available) {
+  const std::optional<uint64_t> available = available_memory_bytes();
+  if (available && total + kRepackMemoryMargin > *available) {
     repack_skipped_bytes_ = total;
-    repack_available_bytes_ = available;
+    repack_available_bytes_ = *available;
     return;
   }
   repacked_ = allocate_huge_pages(total);
