@@ -124,6 +124,7 @@ void Model::repack_weights() {
     advise_cold(stored.data, bytes_of(stored));  // the file's copy is not read again
   }
   repacked_count_ = static_cast<int64_t>(todo.size());
+  repacked_bytes_ = total;
 }
 
 Model::~Model() = default;

@@ -55,7 +55,7 @@ class Model {
   // (kernels/weight_panels.h; not on other CPUs, or with MOSS_REPACK=0), and the memory holding them.
   int64_t repacked_matrices() const { return repacked_count_; }
   const uint8_t* repacked_data() const { return repacked_.get(); }
-  size_t repacked_bytes() const { return repacked_.get_deleter().bytes; }
+  size_t repacked_bytes() const { return repacked_bytes_; }  // the copies' bytes (64-byte aligned each)
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -114,6 +114,7 @@ class Model {
   Activations act_;
   HugePageBuffer repacked_;  // the panel copies of the q4_0 / q8_0 matrices (the file's pages are then unused)
   int64_t repacked_count_ = 0;
+  size_t repacked_bytes_ = 0;
   uint64_t repack_skipped_bytes_ = 0, repack_available_bytes_ = 0;  // set when memory was short
 };
 

@@ -51,8 +51,10 @@ const Case kCases[] = {
     // same shapes 32 bytes off a line boundary, which must take the pair kernels
     {DType::Q4_0, 1, 9, 1024},
     {DType::Q4_0, 1, 4, 2048},
+    {DType::Q4_0, 2, 5, 1024},
     {DType::Q4_0, 3, 5, 1024},
     {DType::Q4_0, 4, 6, 1024},
+    {DType::Q4_0, 6, 5, 1024},
     {DType::Q4_0, 8, 5, 2048},
     {DType::Q4_0, 13, 3, 1024},
     {DType::Q4_0, 1, 3, 1024, 32},

@@ -3,7 +3,6 @@
 #include "util/file_writer.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,27 +11,22 @@
 #include <string>
 #include <vector>
 
+#include "formats/test_util.h"
 #include "util/error.h"
 
 namespace moss {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_file;
 
 class FileWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("moss_file_writer_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+  std::string path(const char* name) const { return dir_.path(name); }
+  size_t files_in_dir() const {
+    return static_cast<size_t>(std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator()));
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const char* name) const { return (dir_ / name).string(); }
-  static std::string read(const std::string& p) {
-    std::ifstream f(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  }
-  size_t files_in_dir() const { return static_cast<size_t>(std::distance(fs::directory_iterator(dir_), {})); }
-  fs::path dir_;
+  test::TempDir dir_;
 };
 
 TEST_F(FileWriterTest, BytesArriveWholeAcrossPieces) {
@@ -54,7 +48,7 @@ TEST_F(FileWriterTest, BytesArriveWholeAcrossPieces) {
   w.pad_to(64);  // already aligned: nothing added
   EXPECT_EQ(w.offset(), expected.size());
   w.commit();
-  EXPECT_EQ(read(path("out.bin")), expected);
+  EXPECT_EQ(read_file(path("out.bin")), expected);
   EXPECT_EQ(files_in_dir(), 1u);  // no temporary left
   EXPECT_THROW(w.write("x", 1), Error);
   EXPECT_THROW(w.commit(), Error);
@@ -65,10 +59,10 @@ TEST_F(FileWriterTest, TargetIsReplacedOnlyOnCommit) {
   {
     FileWriter w(path("model.gguf"));
     w.write("new contents", 12);
-    EXPECT_EQ(read(path("model.gguf")), "old");  // still the old file while writing
+    EXPECT_EQ(read_file(path("model.gguf")), "old");  // still the old file while writing
     w.commit();
   }
-  EXPECT_EQ(read(path("model.gguf")), "new contents");
+  EXPECT_EQ(read_file(path("model.gguf")), "new contents");
 }
 
 TEST_F(FileWriterTest, AbandonedWriterLeavesNothing) {
@@ -82,12 +76,7 @@ TEST_F(FileWriterTest, AbandonedWriterLeavesNothing) {
 }
 
 TEST_F(FileWriterTest, UncreatablePathIsAClearError) {
-  try {
-    FileWriter w(path("no/such/dir/out.gguf"));
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot create"), std::string::npos) << e.what();
-  }
+  EXPECT_MOSS_ERROR(FileWriter w(path("no/such/dir/out.gguf")), "cannot create");
 }
 
 }  // namespace
