@@ -38,6 +38,52 @@ Case make_case(std::mt19937& rng, int64_t P, int64_t T, int64_t E) {
   return c;
 }
 
+// attention_reference's outputs for `seqs` (written to fresh buffers, one per sequence).
+std::vector<std::vector<float>> reference_outputs(const std::vector<AttentionSeq>& seqs, int64_t H, int64_t D) {
+  std::vector<std::vector<float>> out;
+  std::vector<AttentionSeq> run = seqs;
+  for (auto& s : run) {
+    out.emplace_back(static_cast<size_t>(s.n_new * s.out_stride), NAN);
+    s.out = out.back().data();
+  }
+  attention_reference(run, H, D);
+  return out;
+}
+
+// `seqs` run (into fresh NaN buffers) on every instruction set this CPU has and at 1, 2 and 3
+// threads give exactly `want`: through attention(), or (as_job) through an AttentionJob made for one
+// more thread than the pool has (so a thread may take two head groups, as when the model runs it
+// beside MatmulJob), with thread 0 taking an item before the others start.
+void expect_on_every_isa_and_thread_count(const std::vector<AttentionSeq>& seqs, int64_t H, int64_t D,
+                                          const std::vector<std::vector<float>>& want, bool as_job = false) {
+  const Isa saved = active_isa();
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    force_isa(isa);
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<std::vector<float>> got;
+      std::vector<AttentionSeq> run = seqs;
+      for (size_t i = 0; i < run.size(); ++i) {
+        got.emplace_back(want[i].size(), NAN);
+        run[i].out = got.back().data();
+      }
+      if (as_job) {
+        AttentionJob job(run, H, D, threads + 1);
+        pool.run([&](int index, int) {
+          if (index == 0) job.run_next_item();
+          while (job.run_next_item()) {
+          }
+        });
+      } else {
+        attention(run, H, D, pool);
+      }
+      EXPECT_EQ(got, want) << isa_name(isa) << " threads " << threads << (as_job ? " (job)" : "");
+    }
+  }
+  force_isa(saved);
+}
+
 TEST(Attention, MatchesDoubleFormulaAndReference) {
   const int64_t H = 3, D = 16, E = H * D;
   std::mt19937 rng(11);
@@ -86,15 +132,10 @@ TEST(Attention, MatchesDoubleFormulaAndReference) {
     }
   }
 
-  // The threaded kernel runs the same per-head code: identical bits.
-  std::vector<std::vector<float>> again;
-  std::vector<AttentionSeq> seqs2 = seqs;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    again.emplace_back(cases[i].out.size(), 0.0f);
-    seqs2[i].out = again.back().data();
-  }
-  attention_reference(seqs2, H, D);
-  for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(again[i], cases[i].out);
+  // The threaded kernels run the same per-head code as the reference: identical bits.
+  const auto want = reference_outputs(seqs, H, D);
+  for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(want[i], cases[i].out);
+  expect_on_every_isa_and_thread_count(seqs, H, D, want);
 }
 
 // A thread takes a group of contiguous heads (all of them with one thread, 3 + 2 with two for five
@@ -107,18 +148,7 @@ TEST(Attention, HeadGroupsEqualReference) {
   cases.push_back(make_case(rng, 0, 4, E));
   std::vector<AttentionSeq> seqs;
   for (auto& c : cases) seqs.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, c.out.data(), E, c.P, c.T});
-  attention_reference(seqs, H, D);
-  for (int threads : {1, 2, 3}) {
-    ThreadPool pool(threads);
-    std::vector<std::vector<float>> got;
-    std::vector<AttentionSeq> seqs2 = seqs;
-    for (size_t i = 0; i < cases.size(); ++i) {
-      got.emplace_back(cases[i].out.size(), NAN);
-      seqs2[i].out = got.back().data();
-    }
-    attention(seqs2, H, D, pool);
-    for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(got[i], cases[i].out) << "threads " << threads;
-  }
+  expect_on_every_isa_and_thread_count(seqs, H, D, reference_outputs(seqs, H, D));
 }
 
 TEST(Attention, FirstPositionReturnsItsValue) {
@@ -207,29 +237,6 @@ HalfCase make_half_case(std::mt19937& rng, int64_t P, int64_t T, int64_t E) {
 // An f16 cache gives exactly what an f32 cache holding the half-rounded values gives (the rows are
 // converted exactly, then the f32 arithmetic runs unchanged): same bits, on every instruction set,
 // threaded or not, and against the scalar reference.
-// attention() on every instruction set this CPU has and at 1, 2 and 3 threads gives exactly `want`
-// (one output vector per sequence).
-void expect_on_every_isa_and_thread_count(const std::vector<AttentionSeq>& seqs, int64_t H, int64_t D,
-                                          const std::vector<std::vector<float>>& want) {
-  const Isa saved = active_isa();
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
-    if (!isa_supported(isa)) continue;
-    force_isa(isa);
-    for (int threads : {1, 2, 3}) {
-      ThreadPool pool(threads);
-      std::vector<std::vector<float>> got;
-      std::vector<AttentionSeq> run = seqs;
-      for (size_t i = 0; i < run.size(); ++i) {
-        got.emplace_back(want[i].size(), NAN);
-        run[i].out = got.back().data();
-      }
-      attention(run, H, D, pool);
-      EXPECT_EQ(got, want) << isa_name(isa) << " threads " << threads;
-    }
-  }
-  force_isa(saved);
-}
-
 void expect_f16_equals_f32_of_rounded(int64_t H, int64_t D, uint32_t seed, int64_t long_prefix) {
   const int64_t E = H * D;
   std::mt19937 rng(seed);
@@ -254,33 +261,18 @@ void expect_f16_equals_f32_of_rounded(int64_t H, int64_t D, uint32_t seed, int64
   expect_on_every_isa_and_thread_count(f32_seqs, H, D, want);
 }
 
-// AttentionJob, with the pool's threads taking items in any order, gives attention()'s bits.
-TEST(Attention, JobEqualsAttention) {
+// AttentionJob, with the pool's threads taking items in any order and a thread taking more than one
+// head group, gives the reference's bits.
+TEST(Attention, JobEqualsReference) {
   const int64_t H = 6, D = 48, E = H * D;
   std::mt19937 rng(31);
   std::vector<Case> cases;
   cases.push_back(make_case(rng, 0, 4, E));
   cases.push_back(make_case(rng, 30, 1, E));
   cases.push_back(make_case(rng, 7, 2, E));
-  std::vector<std::vector<float>> want, got;
-  std::vector<AttentionSeq> a, b;
-  for (auto& c : cases) {
-    want.emplace_back(c.out.size(), NAN);
-    got.emplace_back(c.out.size(), NAN);
-    a.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, want.back().data(), E, c.P, c.T});
-    b.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, got.back().data(), E, c.P, c.T});
-  }
-  for (int threads : {1, 2, 3}) {
-    ThreadPool pool(threads);
-    attention(a, H, D, pool);
-    AttentionJob job(b, H, D, threads);
-    pool.run([&](int index, int) {
-      if (index == 0) job.run_next_item();  // thread 0 takes one item first, then all take the rest
-      while (job.run_next_item()) {
-      }
-    });
-    EXPECT_EQ(got, want) << "threads " << threads;
-  }
+  std::vector<AttentionSeq> seqs;
+  for (auto& c : cases) seqs.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, c.out.data(), E, c.P, c.T});
+  expect_on_every_isa_and_thread_count(seqs, H, D, reference_outputs(seqs, H, D), true);
 }
 
 // D = 24: the 16-wide conversions have a tail per head group (the per-row kernels).
@@ -293,9 +285,10 @@ TEST(AttentionF16, RangeKernelsEqualF32CacheOfRoundedValuesOnEveryIsa) {
 }
 
 // A q8_0 cache (GGUF q8_0 blocks of 32 per row) gives exactly the f32 computation on its dequantized
-// rows, on every instruction set and thread count; heads must be whole blocks.
+// rows, on every instruction set and thread count; heads must be whole blocks. 4 heads of 128, so
+// the whole-range kernels' 4-heads-at-once step and full 16-vector output chunks read q8_0 rows too.
 TEST(AttentionQ8, EqualsF32CacheOfDequantizedValuesOnEveryIsa) {
-  const int64_t H = 3, D = 64, E = H * D;
+  const int64_t H = 4, D = 128, E = H * D;
   std::mt19937 rng(17);
   struct Q8Case {
     Case c;
@@ -339,7 +332,7 @@ TEST(AttentionQ8, EqualsF32CacheOfDequantizedValuesOnEveryIsa) {
   expect_on_every_isa_and_thread_count(q8_seqs, H, D, want);
   // Heads of 16 elements are not whole blocks: refused before any work.
   ThreadPool pool(1);
-  EXPECT_THROW(attention(q8_seqs, 12, 16, pool), Error);
+  EXPECT_THROW(attention(q8_seqs, 32, 16, pool), Error);
 }
 
 // The f16 result vs the double formula on the ORIGINAL (unrounded) keys and values.
