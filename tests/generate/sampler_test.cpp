@@ -219,18 +219,20 @@ TEST(Sampler, SeededSamplingIsReproducibleAndFollowsProbabilities) {
   EXPECT_NEAR(counts[2], 0.2 * n, 355);
 }
 
-// A row of 1000 tokens spans several of the walk's 256-weight blocks: tokens on both sides of block
-// boundaries (255/256, 511/512) and in the last, partial block are drawn at their probabilities.
+// A row of 1003 tokens spans several of the walk's 256-weight blocks: tokens on both sides of block
+// boundaries (255/256, 511/512, with different weights so a mix-up shows) and in the last, partial
+// block (235 weights: not a whole number of the block sums' 8-wide steps) are drawn at their
+// probabilities.
 TEST(Sampler, FollowsProbabilitiesAcrossWalkBlocks) {
   const SamplingParams p = plain_sampling(7);
-  std::vector<float> base(1000, std::log(1e-6f));  // the rest: 994 x 1e-6, ~0.1% in all
-  const std::vector<std::pair<int, float>> heavy = {{3, 0.2f}, {255, 0.15f}, {256, 0.15f},
-                                                    {511, 0.2f}, {512, 0.1f}, {999, 0.2f}};
+  std::vector<float> base(1003, std::log(1e-6f));  // the rest: 997 x 1e-6, ~0.1% in all
+  const std::vector<std::pair<int, float>> heavy = {{3, 0.2f}, {255, 0.25f}, {256, 0.05f},
+                                                    {511, 0.2f}, {512, 0.1f}, {1002, 0.2f}};
   for (auto [id, q] : heavy) base[static_cast<size_t>(id)] = std::log(q);
   double z = 0;
   for (float l : base) z += std::exp(double(l));
   Sampler s(p);
-  std::vector<int> counts(1000, 0);
+  std::vector<int> counts(base.size(), 0);
   const int n = 20000;
   for (int i = 0; i < n; ++i) {
     std::vector<float> row = base;
