@@ -12,12 +12,11 @@
 
 #include "kernels/matmul_kernels.h"
 #include "kernels/weight_panels.h"
-#include "tensor/quant_blocks.h"
 
 namespace moss {
 namespace {
 
-constexpr size_t kUnit = 576;  // a block pair of a q4_0 panel
+constexpr PanelGeometry G = kPanelQ4_0;
 
 inline __m256i broadcast4(const int8_t* p) {
   int32_t v;
@@ -32,16 +31,17 @@ void panel_tile(const BlockQ8A* x, int64_t nb, const uint8_t* panel, float* y, i
   for (int r = 0; r < MX; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
   for (int64_t t = 0; t < nb / 2; ++t) {
-    const uint8_t* unit = panel + kUnit * static_cast<size_t>(t);
-    for (int l = 0; l < 9; ++l) _mm_prefetch(reinterpret_cast<const char*>(unit) + 64 * l + kWeightPrefetch, _MM_HINT_T0);
+    const uint8_t* unit = panel + G.unit() * static_cast<size_t>(t);
+    for (size_t l = 0; l < G.unit() / 64; ++l)
+      _mm_prefetch(reinterpret_cast<const char*>(unit) + 64 * l + kWeightPrefetch, _MM_HINT_T0);
     for (int h = 0; h < 2; ++h) {
       const int64_t b = 2 * t + h;
       for (int half = 0; half < 2; ++half) {
         const __m256 dw = _mm256_cvtph_ps(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(unit + 512 + 32 * h + 16 * half)));
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(unit + G.scales() + 32 * h + 16 * half)));
         __m256i lo[4], hi[4];
         for (int k = 0; k < 4; ++k) {
-          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 256 * h + 64 * k + 32 * half));
+          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 64 * G.vectors() * h + 64 * k + 32 * half));
           lo[k] = _mm256_and_si256(v, low4);
           hi[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
         }
@@ -67,7 +67,7 @@ void panel_tile(const BlockQ8A* x, int64_t nb, const uint8_t* panel, float* y, i
 
 template <int MX>
 void panel_rows(const BlockQ8A* x, int64_t nb, const uint8_t* w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  const size_t panel_bytes = static_cast<size_t>(kPanelRows) * static_cast<size_t>(nb) * sizeof(BlockQ4_0);
+  const size_t panel_bytes = G.panel_bytes(nb);
   for (int64_t n = n0; n < n1; n += kPanelRows)
     panel_tile<MX>(x, nb, w + panel_bytes * static_cast<size_t>(n / kPanelRows), y + n, ldy);
 }

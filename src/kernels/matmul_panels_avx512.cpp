@@ -29,7 +29,7 @@ inline int32_t load4(const uint8_t* p) {
 
 // Vector j of a block (j = 0..7) multiplies activations 4j..4j+3.
 struct PanelQ4_0 {
-  static constexpr size_t kUnit = 576, kBlockBytes = sizeof(BlockQ4_0), kScales = 512;
+  static constexpr PanelGeometry kGeometry = kPanelQ4_0;
   static constexpr int32_t kOffsetPerSum = 1;  // c8 = -8 * sum(q) as stored in the activation row
   static void load(const uint8_t* block, __m512i (&wv)[8]) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);
@@ -41,7 +41,7 @@ struct PanelQ4_0 {
   }
 };
 struct PanelQ8_0 {
-  static constexpr size_t kUnit = 1088, kBlockBytes = sizeof(BlockQ8_0), kScales = 1024;
+  static constexpr PanelGeometry kGeometry = kPanelQ8_0;
   static constexpr int32_t kOffsetPerSum = 16;  // -128 * sum(q) = 16 * c8
   static void load(const uint8_t* block, __m512i (&wv)[8]) {
     for (int k = 0; k < 8; ++k) wv[k] = _mm512_loadu_si512(block + 64 * k);
@@ -52,18 +52,18 @@ struct PanelQ8_0 {
 template <class T, int MX>
 void panel_tile(const uint8_t* act, size_t stride, const ActLayout512& L, const uint8_t* panel, float* y,
                 int64_t ldy) {
-  constexpr size_t kHalf = T::kScales / 2;  // bytes of one block's vectors
+  constexpr PanelGeometry G = T::kGeometry;
   __m512 acc[MX];
   for (int r = 0; r < MX; ++r) acc[r] = _mm512_setzero_ps();
   for (int64_t t = 0; t < L.nb / 2; ++t) {
-    const uint8_t* unit = panel + T::kUnit * static_cast<size_t>(t);
-    for (size_t l = 0; l < T::kUnit / 64; ++l)
+    const uint8_t* unit = panel + G.unit() * static_cast<size_t>(t);
+    for (size_t l = 0; l < G.unit() / 64; ++l)
       _mm_prefetch(reinterpret_cast<const char*>(unit) + 64 * l + kWeightPrefetch, _MM_HINT_T0);
-    const __m512 dw[2] = {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + T::kScales))),
-                          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + T::kScales + 32)))};
+    const __m512 dw[2] = {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + G.scales()))),
+                          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + G.scales() + 32)))};
     for (int h = 0; h < 2; ++h) {
       __m512i wv[8];
-      T::load(unit + kHalf * static_cast<size_t>(h), wv);
+      T::load(unit + 64 * G.vectors() * static_cast<size_t>(h), wv);
       const int64_t b = 2 * t + h;
       for (int r = 0; r < MX; ++r) {
         const uint8_t* xr = act + static_cast<size_t>(r) * stride;
@@ -83,7 +83,7 @@ void panel_tile(const uint8_t* act, size_t stride, const ActLayout512& L, const 
 template <class T, int MX>
 void panel_rows(const uint8_t* act, size_t stride, const ActLayout512& L, const uint8_t* w, int64_t n0, int64_t n1,
                 float* y, int64_t ldy) {
-  const size_t panel_bytes = static_cast<size_t>(kPanelRows) * static_cast<size_t>(L.nb) * T::kBlockBytes;
+  const size_t panel_bytes = T::kGeometry.panel_bytes(L.nb);
   for (int64_t n = n0; n < n1; n += kPanelRows)
     panel_tile<T, MX>(act, stride, L, w + panel_bytes * static_cast<size_t>(n / kPanelRows), y + n, ldy);
 }

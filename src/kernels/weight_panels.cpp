@@ -14,22 +14,20 @@ namespace moss {
 
 namespace {
 
-// The panel geometry of a type: quant bytes per block (4 bytes per 64-byte vector and row), and the
-// bytes of a block's stored form (fp16 d first, then the quants).
+// A type's geometry, whether its quants are stored + 128 (q8_0, for vpdpbusd), and the offsets within
+// a unit of row i's quant bytes 4k..4k+3 of block h (0, 1) and of its scale.
 struct PanelType {
-  size_t quant_bytes, block_bytes;
-  bool biased;  // quants stored + 128 (q8_0)
-  constexpr size_t vectors() const { return quant_bytes / 4; }
-  constexpr size_t unit() const { return 2 * 64 * vectors() + 64; }
-  // Offsets within a unit: row i's quant bytes 4k..4k+3 of block h (0, 1), and its scale.
+  PanelGeometry g;
+  bool biased;
   constexpr size_t qs_at(int64_t h, int64_t k, int64_t i) const {
-    return static_cast<size_t>(h) * 64 * vectors() + static_cast<size_t>(64 * k + 4 * i);
+    return static_cast<size_t>(h) * 64 * g.vectors() + static_cast<size_t>(64 * k + 4 * i);
   }
-  constexpr size_t d_at(int64_t h, int64_t i) const { return 2 * 64 * vectors() + static_cast<size_t>(32 * h + 2 * i); }
+  constexpr size_t d_at(int64_t h, int64_t i) const { return g.scales() + static_cast<size_t>(32 * h + 2 * i); }
 };
-constexpr PanelType kQ4_0{16, sizeof(BlockQ4_0), false};
-constexpr PanelType kQ8_0{32, sizeof(BlockQ8_0), true};
-static_assert(kQ4_0.unit() == 576 && kQ8_0.unit() == 1088);
+constexpr PanelType kQ4_0{kPanelQ4_0, false};
+constexpr PanelType kQ8_0{kPanelQ8_0, true};
+static_assert(kPanelQ4_0.block_bytes() == sizeof(BlockQ4_0) && kPanelQ8_0.block_bytes() == sizeof(BlockQ8_0));
+static_assert(kPanelQ4_0.unit() == 576 && kPanelQ8_0.unit() == 1088);  // whole cache lines
 
 const PanelType& panel_type(DType t) { return t == DType::Q8_0 ? kQ8_0 : kQ4_0; }
 
@@ -61,7 +59,7 @@ WeightMatrix repack_panels(const WeightMatrix& w, uint8_t* dst, ThreadPool& pool
          " matrix into panels (q4_0 or q8_0 rows, 16 | rows, 64 | K)");
   const PanelType& pt = panel_type(w.dtype);
   const int64_t nb = w.cols / 32;
-  const size_t rb = static_cast<size_t>(nb) * pt.block_bytes;
+  const size_t rb = static_cast<size_t>(nb) * pt.g.block_bytes();
   const auto* src = static_cast<const uint8_t*>(w.data);
   pool.parallel_for(w.rows / kPanelRows, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
@@ -69,9 +67,9 @@ WeightMatrix repack_panels(const WeightMatrix& w, uint8_t* dst, ThreadPool& pool
       for (int64_t i = 0; i < kPanelRows; ++i) {
         const uint8_t* row = src + static_cast<size_t>(p * kPanelRows + i) * rb;
         for (int64_t b = 0; b < nb; ++b) {
-          const uint8_t* blk = row + static_cast<size_t>(b) * pt.block_bytes;  // fp16 d, then the quants
-          uint8_t* unit = out + static_cast<size_t>(b / 2) * pt.unit();
-          for (size_t k = 0; k < pt.vectors(); ++k)
+          const uint8_t* blk = row + static_cast<size_t>(b) * pt.g.block_bytes();  // fp16 d, then the quants
+          uint8_t* unit = out + static_cast<size_t>(b / 2) * pt.g.unit();
+          for (size_t k = 0; k < pt.g.vectors(); ++k)
             copy_quants(unit + pt.qs_at(b % 2, static_cast<int64_t>(k), i), blk + 2 + 4 * k, pt.biased);
           std::memcpy(unit + pt.d_at(b % 2, i), blk, 2);
         }
@@ -87,14 +85,14 @@ WeightMatrix repack_panels(const WeightMatrix& w, uint8_t* dst, ThreadPool& pool
 void panel_row(const WeightMatrix& w, int64_t n, uint8_t* row) {
   const PanelType& pt = panel_type(w.dtype);
   const int64_t nb = w.cols / 32;
-  const size_t rb = static_cast<size_t>(nb) * pt.block_bytes;
+  const size_t rb = static_cast<size_t>(nb) * pt.g.block_bytes();
   const uint8_t* panel = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(n / kPanelRows) * kPanelRows * rb;
   const int64_t i = n % kPanelRows;
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* unit = panel + static_cast<size_t>(b / 2) * pt.unit();
-    uint8_t* blk = row + static_cast<size_t>(b) * pt.block_bytes;
+    const uint8_t* unit = panel + static_cast<size_t>(b / 2) * pt.g.unit();
+    uint8_t* blk = row + static_cast<size_t>(b) * pt.g.block_bytes();
     std::memcpy(blk, unit + pt.d_at(b % 2, i), 2);
-    for (size_t k = 0; k < pt.vectors(); ++k)
+    for (size_t k = 0; k < pt.g.vectors(); ++k)
       copy_quants(blk + 2 + 4 * k, unit + pt.qs_at(b % 2, static_cast<int64_t>(k), i), pt.biased);
   }
 }

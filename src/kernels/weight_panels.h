@@ -22,6 +22,7 @@
 // A panel takes exactly the bytes of its 16 rows, so a repacked matrix has the size of the original,
 // and units of whole cache lines keep every load on one line when the matrix starts on one.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace moss {
@@ -30,6 +31,19 @@ struct WeightMatrix;
 class ThreadPool;
 
 inline constexpr int64_t kPanelRows = 16;
+
+// The layout's sizes for a type, shared by the repacking and the kernels.
+struct PanelGeometry {
+  size_t quant_bytes;  // per block and row: 16 (q4_0 nibbles) or 32 (q8_0)
+  constexpr size_t block_bytes() const { return 2 + quant_bytes; }  // a stored block: fp16 d, quants
+  constexpr size_t vectors() const { return quant_bytes / 4; }     // 64-byte vectors per block
+  constexpr size_t scales() const { return 2 * 64 * vectors(); }   // where a unit's 2 x 16 scales start
+  constexpr size_t unit() const { return scales() + 64; }          // bytes of a block pair
+  constexpr size_t panel_bytes(int64_t nb) const {                  // 16 rows of nb blocks
+    return static_cast<size_t>(kPanelRows) * static_cast<size_t>(nb) * block_bytes();
+  }
+};
+inline constexpr PanelGeometry kPanelQ4_0{16}, kPanelQ8_0{32};
 
 // Whether w (stored rows) has a panel type and shape: q4_0 or q8_0, rows % 16 == 0, K % 64 == 0.
 bool panels_fit(const WeightMatrix& w);
