@@ -187,8 +187,8 @@ void write_gguf(const std::string& path, const ModelFile& model, const WeightTyp
   std::vector<GgufTensorInfo> infos;
   infos.reserve(plans.size());
   for (const auto& p : plans) infos.push_back({p.src->name, p.src->shape, p.out, p.offset});
+  const std::string head = encode_gguf_header(meta, infos, alignment);  // may still throw: before any file
   FileWriter out(path);
-  const std::string head = encode_gguf_header(meta, infos, alignment);
   out.write(head.data(), head.size());
   uint64_t done = 0;
   if (progress) progress(0, total);

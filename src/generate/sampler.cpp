@@ -1,7 +1,6 @@
 // See sampler.h. The order of the processors is HF's: repetition penalty, temperature, top-k,
 // top-p, softmax, multinomial (spec 4.8); greedy takes the argmax right after the penalty.
 #include "generate/sampler.h"
-#include "util/multiversion.h"
 
 #include <algorithm>
 #include <bit>
@@ -10,14 +9,14 @@
 #include <numeric>
 
 #include "util/error.h"
+#include "util/multiversion.h"
 
 namespace moss {
 namespace {
 
-// The row loops below run over the whole vocabulary for every token of every stream; compiled once
-// per instruction set and picked at load time (util/multiversion.h), they use 16-float vectors where
-// the CPU has them instead of the baseline's 4.
-#define MOSS_ROW_LOOP MOSS_MULTIVERSION
+// The row loops below (MOSS_MULTIVERSION) run over the whole vocabulary for every token of every
+// stream; compiled once per instruction set and picked at load time (util/multiversion.h), they use
+// 16-float vectors where the CPU has them instead of the baseline's 4.
 
 // Per-thread scratch rows: a 107k-float row is 428 KB, which malloc hands out as fresh mmapped
 // pages; reusing them saves the page faults (a fifth of the sampler's time).
@@ -32,7 +31,7 @@ Scratch& scratch() {
 }
 
 // bucket[i] = the top-p bucket of l[i] (see apply_top_p); -inf -> `sentinel`.
-MOSS_ROW_LOOP void bucket_row(std::span<const float> l, float mx, float scale, int32_t sentinel, int32_t* bucket) {
+MOSS_MULTIVERSION void bucket_row(std::span<const float> l, float mx, float scale, int32_t sentinel, int32_t* bucket) {
   const float last = float(sentinel - 1);
   for (size_t i = 0; i < l.size(); ++i) {
     // monotone in l[i]; scale 0 (one bucket) must not meet an infinite difference: inf * 0 is NaN
@@ -47,7 +46,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // Range reduction x = n ln2 + r, |r| <= ln2/2, with ln2 split in two parts (Cody-Waite), and a
 // degree-6 Taylor polynomial for e^r (truncation < 2e-9); relative error a few float ulps.
 // Arguments below -87 (e^-87 ~ 1.6e-38, at the bottom of the normal floats) give 0.
-MOSS_ROW_LOOP void exp_shifted(std::span<const float> v, float mx, std::span<float> out) {
+MOSS_MULTIVERSION void exp_shifted(std::span<const float> v, float mx, std::span<float> out) {
   constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693145751953125f, kLn2Lo = 1.42860682030941723e-6f;
   const float* __restrict in = v.data();
   float* __restrict o = out.data();
@@ -67,7 +66,7 @@ MOSS_ROW_LOOP void exp_shifted(std::span<const float> v, float mx, std::span<flo
 
 // The largest value of a row without NaN. 16 independent running maxima, so the compiler can keep
 // them in vector registers (std::max_element is one serial chain: 0.6 ms over 107k logits).
-MOSS_ROW_LOOP float row_max(std::span<const float> v) {
+MOSS_MULTIVERSION float row_max(std::span<const float> v) {
   constexpr size_t kLanes = 16;
   float acc[kLanes];
   std::fill(acc, acc + kLanes, -std::numeric_limits<float>::infinity());
@@ -80,7 +79,7 @@ MOSS_ROW_LOOP float row_max(std::span<const float> v) {
 
 // out[b] = the sum of w[b * block .. (b + 1) * block) in double, in 8 lanes per block (lane j takes
 // the elements j mod 8, then the lanes are added in order), so the compiler vectorises it.
-MOSS_ROW_LOOP void block_sums(std::span<const float> w, size_t block, std::span<double> out) {
+MOSS_MULTIVERSION void block_sums(std::span<const float> w, size_t block, std::span<double> out) {
   constexpr size_t kLanes = 8;
   const size_t n = w.size();
   for (size_t b = 0; b * block < n; ++b) {
@@ -97,7 +96,7 @@ MOSS_ROW_LOOP void block_sums(std::span<const float> w, size_t block, std::span<
 }
 
 // Whether any value is NaN: one pass with no early exit, so it vectorises.
-MOSS_ROW_LOOP bool has_nan(std::span<const float> v) {
+MOSS_MULTIVERSION bool has_nan(std::span<const float> v) {
   int32_t nan = 0;
   for (float x : v) nan |= static_cast<int32_t>(x != x);
   return nan != 0;
@@ -298,8 +297,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> sequen
     }
     c += block_sum[b];
   }
-  for (size_t i = start * kBlock; i < n; ++i) {
-    if (w[i] <= 0) continue;
+  for (size_t i = start * kBlock; i < n; ++i) {  // weights are >= 0: only a positive one can pass u
     c += w[i];
     if (u < c) return static_cast<int32_t>(i);
   }

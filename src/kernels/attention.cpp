@@ -195,20 +195,22 @@ void kv_to_f32(DType t, const void* src, float* dst, int64_t n) {
     dequantize_row(t, src, dst, n);
 }
 
+void require_kv_layout(DType t, int64_t head_dim) {
+  require_kv_type(t);
+  if (t == DType::Q8_0 && (head_dim <= 0 || head_dim % 32 != 0))
+    fail("a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is ", head_dim, ")");
+}
+
 namespace {
-// Q8_0 rows are read per head group, so each head must be whole blocks of 32.
 void check_seqs(std::span<const AttentionSeq> seqs, int64_t head_dim) {
-  for (const AttentionSeq& s : seqs) {
-    require_kv_type(s.kv_type);
-    if (s.kv_type == DType::Q8_0 && head_dim % 32 != 0)
-      fail("a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is ", head_dim, ")");
-  }
+  for (const AttentionSeq& s : seqs) require_kv_layout(s.kv_type, head_dim);
 }
 }  // namespace
 
 // Work items: (sequence, group of contiguous heads), one group per thread for each sequence.
 AttentionJob::AttentionJob(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, int threads)
     : seqs_(seqs),
+      kernels_(attention_kernels(active_isa())),
       n_head_(n_head),
       head_dim_(head_dim),
       groups_(std::min<int64_t>(n_head, std::max(1, threads))),
@@ -222,7 +224,7 @@ bool AttentionJob::run_next_item() {
   thread_local Scratch scratch;  // O(heads per group x S), kept between calls
   int64_t h0, h1;
   split_range(n_head_, static_cast<int>(item % groups_), static_cast<int>(groups_), h0, h1);
-  attend_heads(seqs_[static_cast<size_t>(item / groups_)], h0, h1, head_dim_, attention_kernels(active_isa()), scratch);
+  attend_heads(seqs_[static_cast<size_t>(item / groups_)], h0, h1, head_dim_, kernels_, scratch);
   return true;
 }
 

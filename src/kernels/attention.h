@@ -15,6 +15,7 @@
 namespace moss {
 
 class ThreadPool;
+struct AttentionKernels;  // attention_kernels.h
 
 // One sequence's attention in one layer. Rows are row-major with the given strides (in elements);
 // head h occupies elements [h*D, (h+1)*D) of a row.
@@ -36,6 +37,9 @@ struct AttentionSeq {
 bool kv_type_supported(DType t);
 // Throws moss::Error naming the supported types when kv_type_supported(t) is false.
 void require_kv_type(DType t);
+// require_kv_type, and for Q8_0 heads of whole blocks (rows are read per head group): throws
+// moss::Error naming the head size otherwise.
+void require_kv_layout(DType t, int64_t head_dim);
 // dst[0..n) = src converted to the KV element type t (F16: round to nearest even, magnitudes from
 // 65520 on to +-inf; Q8_0: the reference quantizer, n a multiple of 32; F32: a copy), with the
 // active instruction set's conversions (every set gives the same bits). Throws moss::Error for an
@@ -60,6 +64,7 @@ class AttentionJob {
 
  private:
   std::span<const AttentionSeq> seqs_;
+  const AttentionKernels& kernels_;  // the active instruction set's, looked up once
   int64_t n_head_, head_dim_, groups_, items_;
   std::atomic<int64_t> next_{0};
 };

@@ -203,7 +203,8 @@ bool MatmulJob::run_next_chunk() { return impl_->run_next_chunk(); }
 void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool) {
   // The calling thread's encoded-activation buffer, 64-byte aligned, grown as needed and kept.
   thread_local AlignedBuffer xq;
-  MatmulJob::Impl job(x, m, w, bias, y, pool, xq);
+  MatmulJob::Impl job(x, m, w, bias, y, pool, xq);  // checks the shapes
+  if (m == 0 || w.rows == 0) return;                   // nothing to compute: do not wake the pool
   pool.run([&](int, int) {
     while (job.run_next_chunk()) {
     }

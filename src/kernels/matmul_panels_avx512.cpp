@@ -16,7 +16,6 @@
 #include "kernels/act_layout512.h"
 #include "kernels/matmul_kernels.h"
 #include "kernels/weight_panels.h"
-#include "tensor/quant_blocks.h"
 
 namespace moss {
 namespace {

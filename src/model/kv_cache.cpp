@@ -19,9 +19,7 @@ KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
       n_embd_(config.n_embd),
       capacity_(capacity == 0 ? config.n_ctx : capacity),
       type_(type) {
-  require_kv_type(type);
-  if (type == DType::Q8_0 && (config.head_dim <= 0 || config.head_dim % 32 != 0))
-    fail("a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is ", config.head_dim, ")");
+  require_kv_layout(type, config.head_dim);
   row_bytes_ = row_bytes(type, n_embd_);
   if (capacity_ <= 0 || capacity_ > config.n_ctx)
     fail("KV cache capacity ", capacity_, " is outside 1..", config.n_ctx, " (the context length)");

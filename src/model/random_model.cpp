@@ -2,12 +2,8 @@
 // (no f32 copy of the model in memory), so even the 16.7B shape writes at disk speed.
 #include "model/random_model.h"
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>

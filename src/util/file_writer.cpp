@@ -18,7 +18,7 @@ constexpr size_t kPiece = 8u << 20;  // a multiple of the 2 MiB huge page
 }
 
 FileWriter::FileWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);  // less the umask, as fopen
   if (fd_ < 0) fail("cannot create ", tmp_, ": ", std::strerror(errno));
   buf_.reset(new uint8_t[kPiece]);
 }
@@ -54,6 +54,7 @@ void FileWriter::write(const void* data, size_t n) {
 }
 
 void FileWriter::pad_to(uint64_t alignment) {
+  if (alignment == 0) fail("pad_to: alignment 0");
   static const uint8_t zeros[256] = {};
   uint64_t pad = (alignment - offset() % alignment) % alignment;
   while (pad > 0) {
