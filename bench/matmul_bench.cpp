@@ -43,7 +43,7 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
   for (auto& v : x) v = g(rng) * 50;
   ThreadPool pool(threads);
   WeightMatrix wm{w.data(), type, N, K};
-  HugePageBuffer packed;  // q4_0 in 16-row panels, as the model repacks it at load
+  HugePageBuffer packed;  // 16-row panels, as the model repacks q4_0 / q8_0 at load
   if (panels) {
     if (!panels_pay(wm)) {
       st.SkipWithError("no panel kernels for this type on this CPU");

@@ -129,7 +129,7 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool, ReadProbe&
   struct Mat {
     int64_t rows, cols;
     std::unique_ptr<uint8_t[]> data;
-    HugePageBuffer packed = {};  // q4_0 repacked into 16-row panels, as Model does at load
+    HugePageBuffer packed = {};  // repacked into 16-row panels, as Model does at load
     WeightMatrix wm = {};
   };
   std::vector<Mat> mats;
@@ -257,7 +257,7 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe
       static_cast<double>(cache.bytes_per_position()) * (o.prompt + (o.gen + 1) / 2.0);
   j["prefill_tok_per_cpu_s"] = o.prompt / (c1 - c0);
   j["decode_tok_per_cpu_s"] = o.gen / (c2 - c1);
-  // How much of the weights lies in 2 MiB pages: the panel copies of repacked q4_0 matrices always
+  // How much of the weights lies in 2 MiB pages: the panel copies of repacked matrices always
   // (anonymous memory, Model::repack_weights), the file mapping where the page cache holds the file
   // in 2 MiB folios (util/mapped_file.cpp: files written by moss are, files cached in 4 KiB pages are
   // not).
@@ -356,7 +356,7 @@ int run_bench(const BenchOptions& o) {
     std::printf("  decode of %d sequences in lockstep: %8.2f tok/s in all, %.2fx one sequence\n", j["batch"].get<int>(),
                 j["batch_decode_tok_s"].get<double>(), j["batch_speedup"].get<double>());
   if (j.value("repacked_matrices", 0) > 0)
-    std::printf("  q4_0 matrices repacked into 16-row panels at load: %d\n", j["repacked_matrices"].get<int>());
+    std::printf("  matrices repacked into 16-row panels at load: %d\n", j["repacked_matrices"].get<int>());
   if (j.contains("weights_in_huge_pages")) {
     const double share = j["weights_in_huge_pages"].get<double>();
     std::printf("  weights mapped in 2 MiB pages: %.0f%% of those resident%s\n", 100.0 * share,

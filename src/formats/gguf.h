@@ -16,7 +16,8 @@ namespace moss {
 inline constexpr uint32_t kGgufVersion = 3;
 inline constexpr uint64_t kGgufDefaultAlignment = 32;  // when a file has no general.alignment
 // What moss writes (and records in general.alignment, which llama.cpp honours too): every tensor on a
-// 64-byte cache-line boundary, which the AVX-512 whole-line q4_0 kernels need to apply.
+// 64-byte cache-line boundary, which the AVX-512 whole-line q4_0 kernels need to apply (when matrices
+// are not repacked into panels at load: kernels/weight_panels.h).
 inline constexpr uint64_t kMossWriteAlignment = 64;
 inline constexpr size_t kGgufMaxName = 63;  // llama.cpp rejects names of GGML_MAX_NAME (64) bytes or more
 inline constexpr int kGgufMaxDims = 4;

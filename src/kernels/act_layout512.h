@@ -9,8 +9,8 @@
 //   [nb / 4 x 256 bytes, K % 128 == 0] the whole-line q4_0 group layout: per group of 4 blocks
 //                                      [64 x int8: elements 0..15 of each block][64 x int8: 16..31]
 //                                      [16 x int32: -8 * (sum of lane l's 4 + 4 bytes)][16 x f32: d]
-//   [nb x {int32 -8 * sum(q), f32 d}]  per block, for the 16-row panel kernels (q4_0 offset and scale,
-//                                      each broadcast to all lanes)
+//   [nb x {int32 -8 * sum(q), f32 d}]  per block, for the 16-row panel kernels (the weights' offset:
+//                                      q4_0 -8 * sum(q), q8_0 16x that; and the scale), broadcast)
 // The values (d, q) are those of every table: d = amax/127, q = round-half-even(x/d).
 #pragma once
 #include <cstddef>

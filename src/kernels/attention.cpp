@@ -27,7 +27,6 @@ void to_f16_scalar(const float* src, uint16_t* dst, int64_t n) {
 }
 constexpr AttentionKernels kScalar{to_f32_scalar, to_f16_scalar, nullptr, nullptr, nullptr, nullptr};
 
-
 // q . k with 16 independent partial sums (lane i sums the terms d = i mod 16), added pairwise at the
 // end: the compiler turns the lanes into SIMD registers, and the additions no longer wait on each
 // other (one serial chain of D float additions was the decode step's largest cost outside the

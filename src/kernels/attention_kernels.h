@@ -1,6 +1,6 @@
 // The per-instruction-set pieces of attention() (internal to kernels/ and its tests): half <-> float
-// conversions for the f16 KV cache, and optionally fused row operations that read cache rows of
-// either element type directly. Every table gives the same bits as the portable code:
+// conversions for the f16 KV cache, and optionally fused row operations that read cache rows of any
+// KV element type (f32, f16, q8_0) directly. Every table gives the same bits as the portable code:
 //  * half -> float is exact, float -> half rounds to nearest even (F16C / AVX-512 with
 //    _MM_FROUND_TO_NEAREST_INT, util/half.h in the scalar table), overflow to +-inf included; only
 //    NaN payloads may differ (they stay NaN);

@@ -121,8 +121,8 @@ struct PairQ4_0 {
   static uint16_t scale_bits(const BlockQ4_0* w, int64_t b) { return w[b].d; }
 };
 
-// Software prefetch of the weight rows: kWeightPrefetch bytes ahead (matmul_simd_impl.h, shared with
-// the AVX2 kernels), in the decode GEMVs and the tiles.
+// Software prefetch of the weight rows: kWeightPrefetch bytes ahead (matmul_kernels.h, shared with
+// the AVX2 and panel kernels), in the decode GEMVs and the tiles.
 // Decode streams every weight once from DRAM, and neither a single-row GEMV nor a tile of a few
 // activation rows (batched decode) has the arithmetic per byte to hide the miss latency alone.
 // Measured on this Zen 5 (1.24B q4_0 model, alternating runs): GEMV 1 KB ahead no gain, 6 KB +15%

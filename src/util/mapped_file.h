@@ -30,7 +30,7 @@ class MappedFile {
 // Tells the kernel the pages of [p, p + n) will not be read again soon (MADV_COLD, rounded inward to
 // whole pages): under memory pressure they are reclaimed first. Contents never change, whatever memory
 // it is (a file mapping's pages are read back from the file if touched again). Model calls it on the
-// file's q4_0 weights after repacking them. Advice only: errors are ignored.
+// file's q4_0 / q8_0 weights after repacking them. Advice only: errors are ignored.
 void advise_cold(const void* p, size_t n);
 
 }  // namespace moss

@@ -1,5 +1,5 @@
-// q4_0 and q8_0 panels (kernels/weight_panels.h): the repacking is lossless, the AVX-512 panel GEMMs
-// agree with the scalar table within the bound derived in matmul_test.cpp, matmul() and MatmulJob give
+// q4_0 and q8_0 panels (kernels/weight_panels.h): the repacking is lossless, the panel GEMMs (AVX-512,
+// AVX2) agree with the scalar table within the bound derived in matmul_test.cpp, matmul() and MatmulJob give
 // the panel GEMM's bits at any thread count, each output is independent of how many activation rows
 // share the call, and shapes that do not fit are errors.
 #include "kernels/weight_panels.h"
