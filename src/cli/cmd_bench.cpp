@@ -235,8 +235,10 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe
     for (int b = 0; b < o.batch; ++b) batch[static_cast<size_t>(b)] = SeqBatch{&caches[static_cast<size_t>(b)], prompt};
     model.forward(batch);
     std::vector<int32_t> toks(static_cast<size_t>(o.batch), 1);
-    const auto t2 = Clock::now();
-    for (int i = 0; i < o.gen; ++i) {
+    // Timed like the single sequence above, each step followed by a read of the probe, so that both
+    // start every step with the same (cold) caches and batch_speedup compares like with like.
+    PairedDecode batch_timing;
+    batch_timing.run(o.gen, probe, [&] {
       for (int b = 0; b < o.batch; ++b)
         batch[static_cast<size_t>(b)] = SeqBatch{&caches[static_cast<size_t>(b)], std::span<const int32_t>(&toks[static_cast<size_t>(b)], 1)};
       model.forward(batch);
@@ -244,8 +246,8 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe
         const auto l = batch[static_cast<size_t>(b)].logits;
         toks[static_cast<size_t>(b)] = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
       }
-    }
-    const double batch_decode = static_cast<double>(o.batch) * o.gen / seconds_since(t2);
+    });
+    const double batch_decode = static_cast<double>(o.batch) * o.gen / batch_timing.decode_seconds();
     j["batch"] = o.batch;
     j["batch_decode_tok_s"] = batch_decode;
     j["batch_speedup"] = batch_decode / decode;
