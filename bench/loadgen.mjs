@@ -16,7 +16,11 @@ const base = args.url || 'http://127.0.0.1:8080';
 const adminKey = args['admin-key'];
 const levels = (args.streams || '1,4,8').split(',').map(Number);
 const maxTokens = Number(args['max-tokens'] || 64);
-const rounds = Math.max(1, Math.min(10, Number(args.rounds || 3)));
+const rounds = Number(args.rounds || 3);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) {
+  console.error(`--rounds must be an integer in 1..10, not ${args.rounds}`);
+  process.exit(2);
+}
 const prompt = args.prompt || 'Please write a long story about a robot who learns to paint.';
 if (!adminKey) throw new Error('--admin-key is required (moss user add NAME --admin prints one)');
 if (!/^http:\/\/(127\.|localhost|\[::1\])/.test(base)) throw new Error('loopback targets only');
