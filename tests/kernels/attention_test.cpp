@@ -38,6 +38,13 @@ Case make_case(std::mt19937& rng, int64_t P, int64_t T, int64_t E) {
   return c;
 }
 
+// The f32 sequences over `cases` (rows of E elements), writing to each case's out.
+std::vector<AttentionSeq> f32_seqs_of(std::vector<Case>& cases, int64_t E) {
+  std::vector<AttentionSeq> seqs;
+  for (auto& c : cases) seqs.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, c.out.data(), E, c.P, c.T});
+  return seqs;
+}
+
 // attention_reference's outputs for `seqs` (written to fresh buffers, one per sequence).
 std::vector<std::vector<float>> reference_outputs(const std::vector<AttentionSeq>& seqs, int64_t H, int64_t D) {
   std::vector<std::vector<float>> out;
@@ -84,6 +91,18 @@ void expect_on_every_isa_and_thread_count(const std::vector<AttentionSeq>& seqs,
   force_isa(saved);
 }
 
+// Random f32 cases of the given (P, T) shapes, E = H * D: expect_on_every_isa_and_thread_count
+// against the reference.
+void expect_random_cases_equal_reference(int64_t H, int64_t D, uint32_t seed,
+                                         std::initializer_list<std::pair<int64_t, int64_t>> shapes, bool as_job) {
+  const int64_t E = H * D;
+  std::mt19937 rng(seed);
+  std::vector<Case> cases;
+  for (auto [P, T] : shapes) cases.push_back(make_case(rng, P, T, E));
+  const std::vector<AttentionSeq> seqs = f32_seqs_of(cases, E);
+  expect_on_every_isa_and_thread_count(seqs, H, D, reference_outputs(seqs, H, D), as_job);
+}
+
 TEST(Attention, MatchesDoubleFormulaAndReference) {
   const int64_t H = 3, D = 16, E = H * D;
   std::mt19937 rng(11);
@@ -91,8 +110,7 @@ TEST(Attention, MatchesDoubleFormulaAndReference) {
   cases.push_back(make_case(rng, 0, 5, E));  // prefill
   cases.push_back(make_case(rng, 9, 1, E));  // decode
   cases.push_back(make_case(rng, 4, 3, E));  // chunk after a prefix
-  std::vector<AttentionSeq> seqs;
-  for (auto& c : cases) seqs.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, c.out.data(), E, c.P, c.T});
+  const std::vector<AttentionSeq> seqs = f32_seqs_of(cases, E);
   ThreadPool pool(4);
   attention(seqs, H, D, pool);
 
@@ -140,16 +158,7 @@ TEST(Attention, MatchesDoubleFormulaAndReference) {
 
 // A thread takes a group of contiguous heads (all of them with one thread, 3 + 2 with two for five
 // heads): per head the same arithmetic as the one-head-at-a-time reference, so the same bits.
-TEST(Attention, HeadGroupsEqualReference) {
-  const int64_t H = 5, D = 8, E = H * D;
-  std::mt19937 rng(5);
-  std::vector<Case> cases;
-  cases.push_back(make_case(rng, 6, 1, E));
-  cases.push_back(make_case(rng, 0, 4, E));
-  std::vector<AttentionSeq> seqs;
-  for (auto& c : cases) seqs.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, c.out.data(), E, c.P, c.T});
-  expect_on_every_isa_and_thread_count(seqs, H, D, reference_outputs(seqs, H, D));
-}
+TEST(Attention, HeadGroupsEqualReference) { expect_random_cases_equal_reference(5, 8, 5, {{6, 1}, {0, 4}}, false); }
 
 TEST(Attention, FirstPositionReturnsItsValue) {
   // With one visible key the softmax is exactly 1: the output is v[0].
@@ -263,17 +272,7 @@ void expect_f16_equals_f32_of_rounded(int64_t H, int64_t D, uint32_t seed, int64
 
 // AttentionJob, with the pool's threads taking items in any order and a thread taking more than one
 // head group, gives the reference's bits.
-TEST(Attention, JobEqualsReference) {
-  const int64_t H = 6, D = 48, E = H * D;
-  std::mt19937 rng(31);
-  std::vector<Case> cases;
-  cases.push_back(make_case(rng, 0, 4, E));
-  cases.push_back(make_case(rng, 30, 1, E));
-  cases.push_back(make_case(rng, 7, 2, E));
-  std::vector<AttentionSeq> seqs;
-  for (auto& c : cases) seqs.push_back({c.q.data(), E, c.k.data(), c.v.data(), E, c.out.data(), E, c.P, c.T});
-  expect_on_every_isa_and_thread_count(seqs, H, D, reference_outputs(seqs, H, D), true);
-}
+TEST(Attention, JobEqualsReference) { expect_random_cases_equal_reference(6, 48, 31, {{0, 4}, {30, 1}, {7, 2}}, true); }
 
 // D = 24: the 16-wide conversions have a tail per head group (the per-row kernels).
 TEST(AttentionF16, EqualsF32CacheOfRoundedValuesOnEveryIsa) { expect_f16_equals_f32_of_rounded(5, 24, 13, 9); }
