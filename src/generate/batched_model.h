@@ -36,7 +36,7 @@ struct BatchStats {
   int64_t kv_used = 0;        // cached positions over all live sessions
   int64_t kv_capacity = 0;    // positions the live sessions could hold
   int64_t kv_bytes_used = 0;      // bytes of those cached positions (element type of the model's caches)
-  int64_t kv_bytes_reserved = 0;  // bytes reserved for kv_capacity positions
+  int64_t kv_bytes_reserved = 0;  // bytes reserved for kv_capacity positions (each cache: whole blocks)
 };
 
 class BatchedModel {

@@ -4,6 +4,7 @@
 #include "kernels/attention.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -49,19 +50,20 @@ float dot(const float* q, const float* k, int64_t n) {
 // row_bytes(), which for Q8_0 counts whole 34-byte blocks (off and n are multiples of 32 there).
 class RowReader {
  public:
-  RowReader(const void* base, DType t, int64_t stride, int64_t off, int64_t n, const AttentionKernels& ak,
+  RowReader(const AttentionSeq& s, const void* base, int64_t off, int64_t n, const AttentionKernels& ak,
             std::vector<float>& buf)
-      : base_(static_cast<const uint8_t*>(base) + row_bytes(t, off)),
-        row_bytes_(row_bytes(t, stride)),
-        span_bytes_(row_bytes(t, n)),
-        n_(n),
-        type_(t),
-        ak_(ak),
-        buf_(buf) {
-    if (t != DType::F32 && static_cast<int64_t>(buf_.size()) < n) buf_.resize(static_cast<size_t>(n));
+      : span_bytes_(row_bytes(s.kv_type, n)), n_(n), type_(s.kv_type), ak_(ak), buf_(buf) {
+    rows_.base = static_cast<const uint8_t*>(base) + row_bytes(s.kv_type, off);
+    rows_.row_bytes = row_bytes(s.kv_type, s.kv_stride);
+    if (s.kv_block_rows > 0) {
+      rows_.block_bytes = row_bytes(s.kv_type, s.kv_block_stride);
+      rows_.block_shift = std::countr_zero(static_cast<uint64_t>(s.kv_block_rows));
+      rows_.block_mask = s.kv_block_rows - 1;
+    }
+    if (type_ != DType::F32 && static_cast<int64_t>(buf_.size()) < n) buf_.resize(static_cast<size_t>(n));
   }
   const float* row(int64_t j) const {
-    const uint8_t* p = base_ + static_cast<size_t>(j) * row_bytes_;
+    const uint8_t* p = rows_.at(j);
     if (type_ == DType::F32) return reinterpret_cast<const float*>(p);
     if (type_ == DType::F16)
       ak_.to_f32(reinterpret_cast<const uint16_t*>(p), buf_.data(), n_);
@@ -69,17 +71,17 @@ class RowReader {
       dequantize_row(type_, p, buf_.data(), n_);
     return buf_.data();
   }
-  const void* raw(int64_t j) const { return base_ + static_cast<size_t>(j) * row_bytes_; }
-  size_t stride_bytes() const { return row_bytes_; }
+  const void* raw(int64_t j) const { return rows_.at(j); }
+  const KvRows& rows() const { return rows_; }
   DType type() const { return type_; }
   bool f16() const { return type_ == DType::F16; }
   // Whether the fused row kernels (dots / axpy) can read these rows: f32 and f16 only.
   bool fused() const { return type_ != DType::Q8_0; }
-  void prefetch(int64_t j) const { prefetch_lines(base_ + static_cast<size_t>(j) * row_bytes_, span_bytes_); }
+  void prefetch(int64_t j) const { prefetch_lines(rows_.at(j), span_bytes_); }
 
  private:
-  const uint8_t* base_;
-  size_t row_bytes_, span_bytes_;
+  KvRows rows_;
+  size_t span_bytes_;
   int64_t n_;
   DType type_;
   const AttentionKernels& ak_;
@@ -102,8 +104,8 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
   const float scale = static_cast<float>(std::sqrt(static_cast<double>(head_dim)));
   const int64_t G = h1 - h0;
   std::vector<float>& scores = scratch.scores;
-  const RowReader keys(s.k, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
-  const RowReader values(s.v, s.kv_type, s.kv_stride, h0 * head_dim, G * head_dim, ak, scratch.row);
+  const RowReader keys(s, s.k, h0 * head_dim, G * head_dim, ak, scratch.row);
+  const RowReader values(s, s.v, h0 * head_dim, G * head_dim, ak, scratch.row);
   const bool fused = keys.fused();
   if (ak.dots && static_cast<int64_t>(scratch.dots.size()) < G) scratch.dots.resize(static_cast<size_t>(G));
   // The whole-range kernels need whole 16-lane vectors per head (q8_0 heads are whole blocks of 32,
@@ -116,9 +118,9 @@ void attend_heads(const AttentionSeq& s, int64_t h0, int64_t h1, int64_t head_di
     const float* qt = s.q + t * s.q_stride + h0 * head_dim;
     if (ranges) {
       float* out = s.out + t * s.out_stride + h0 * head_dim;
-      ak.score_rows(qt, keys.raw(0), keys.stride_bytes(), n_keys, keys.type(), G, head_dim, scale, sc, n_keys);
+      ak.score_rows(qt, keys.rows(), n_keys, keys.type(), G, head_dim, scale, sc, n_keys);
       for (int64_t g = 0; g < G; ++g) softmax_inplace(sc + g * n_keys, n_keys);
-      ak.weigh_rows(sc, n_keys, values.raw(0), values.stride_bytes(), n_keys, values.type(), G, head_dim, out);
+      ak.weigh_rows(sc, n_keys, values.rows(), n_keys, values.type(), G, head_dim, out);
       continue;
     }
     for (int64_t j = 0; j < n_keys; ++j) {
@@ -202,7 +204,13 @@ void require_kv_layout(DType t, int64_t head_dim) {
 
 namespace {
 void check_seqs(std::span<const AttentionSeq> seqs, int64_t head_dim) {
-  for (const AttentionSeq& s : seqs) require_kv_layout(s.kv_type, head_dim);
+  for (const AttentionSeq& s : seqs) {
+    require_kv_layout(s.kv_type, head_dim);
+    const bool blocks_ok = s.kv_block_rows == 0 ||
+                           (s.kv_block_rows > 0 && std::has_single_bit(static_cast<uint64_t>(s.kv_block_rows)));
+    if (!blocks_ok)
+      fail("attention: KV rows in blocks of ", s.kv_block_rows, " (0 or a power of two)");
+  }
 }
 }  // namespace
 

@@ -18,7 +18,8 @@ class ThreadPool;
 struct AttentionKernels;  // attention_kernels.h
 
 // One sequence's attention in one layer. Rows are row-major with the given strides (in elements);
-// head h occupies elements [h*D, (h+1)*D) of a row.
+// head h occupies elements [h*D, (h+1)*D) of a row. The cache rows may come in blocks (the KV
+// cache's layout, kv_cache.h): positions b*B .. b*B+B-1 at k + b * kv_block_stride, kv_stride apart.
 struct AttentionSeq {
   const float* q = nullptr;  // [n_new rows, q_stride], rotary already applied
   int64_t q_stride = 0;
@@ -30,6 +31,8 @@ struct AttentionSeq {
   int64_t n_past = 0;  // P
   int64_t n_new = 0;   // T
   DType kv_type = DType::F32;  // element type of k and v: F32, F16 or Q8_0 (head_dim a multiple of 32)
+  int64_t kv_block_rows = 0;    // B: 0 (all rows kv_stride apart) or a power of two
+  int64_t kv_block_stride = 0;  // elements from one block's first row to the next block's
 };
 
 // The KV element types attention() reads: F32, F16 and Q8_0 (rows of 34-byte blocks of 32 values,
@@ -49,7 +52,7 @@ void kv_from_f32(DType t, const float* src, void* dst, int64_t n);
 void kv_to_f32(DType t, const void* src, float* dst, int64_t n);
 
 // Runs every (sequence, head) pair, spread over the pool's threads. Throws moss::Error (before any
-// work) if a sequence's kv_type is not supported.
+// work) if a sequence's kv_type is not supported or its kv_block_rows is not 0 or a power of two.
 void attention(std::span<const AttentionSeq> seqs, int64_t n_head, int64_t head_dim, ThreadPool& pool);
 
 // attention() in pieces, for running it beside other work in one parallel region (the model computes

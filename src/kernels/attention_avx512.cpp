@@ -139,12 +139,12 @@ struct RowQ8 {
 };
 
 template <class Row>
-void score_rows_impl(const float* q, const uint8_t* rows, size_t row_bytes, int64_t n, int64_t G, int64_t D,
-                     float scale, float* out, int64_t out_stride) {
+void score_rows_impl(const float* q, const KvRows& rows, int64_t n, int64_t G, int64_t D, float scale, float* out,
+                     int64_t out_stride) {
   const size_t span = static_cast<size_t>(G * D / 16) * Row::kBytes16;
   for (int64_t j = 0; j < n; ++j) {
-    const uint8_t* row = rows + static_cast<size_t>(j) * row_bytes;
-    if (j + kKvRowsAhead < n) prefetch_lines(row + kKvRowsAhead * row_bytes, span);
+    const uint8_t* row = rows.at(j);
+    if (j + kKvRowsAhead < n) prefetch_lines(rows.at(j + kKvRowsAhead), span);
     int64_t g = 0;
     for (; g + 4 <= G; g += 4) {  // four heads' chains side by side
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
@@ -171,13 +171,13 @@ void score_rows_impl(const float* q, const uint8_t* rows, size_t row_bytes, int6
 // Element e belongs to head e / D, whose weight for row j is p[head * p_stride + j].
 constexpr int64_t kTileRows = 8;
 template <class Row>
-void weigh_rows_impl(const float* p, int64_t p_stride, const uint8_t* rows, size_t row_bytes, int64_t n, int64_t G,
-                     int64_t D, float* out) {
+void weigh_rows_impl(const float* p, int64_t p_stride, const KvRows& rows, int64_t n, int64_t G, int64_t D,
+                     float* out) {
   constexpr int64_t kChunk = 16;
   const int64_t vectors = G * D / 16;
   thread_local std::vector<const float*> weights;  // per vector, its head's weights (no division inside)
-  weights.resize(static_cast<size_t>(vectors));
-  for (int64_t v = 0; v < vectors; ++v) weights[static_cast<size_t>(v)] = p + (v * 16 / D) * p_stride;
+  weights.clear();
+  for (int64_t g = 0; g < G; ++g) weights.insert(weights.end(), static_cast<size_t>(D / 16), p + g * p_stride);
   for (int64_t v = 0; v < vectors; ++v) _mm512_storeu_ps(out + v * 16, _mm512_setzero_ps());
   for (int64_t j0 = 0; j0 < n; j0 += kTileRows) {
     const int64_t j1 = std::min(n, j0 + kTileRows);
@@ -191,8 +191,8 @@ void weigh_rows_impl(const float* p, int64_t p_stride, const uint8_t* rows, size
 #pragma GCC unroll 16
         for (int64_t v = 0; v < kChunk; ++v) acc[v] = _mm512_loadu_ps(o + v * 16);
         for (int64_t j = j0; j < j1; ++j) {
-          const uint8_t* row = rows + static_cast<size_t>(j) * row_bytes;
-          if (j + kTileRows < n) prefetch_lines(row + kTileRows * row_bytes + first, span);
+          const uint8_t* row = rows.at(j);
+          if (j + kTileRows < n) prefetch_lines(rows.at(j + kTileRows) + first, span);
 #pragma GCC unroll 16
           for (int64_t v = 0; v < kChunk; ++v)
             acc[v] = add(acc[v], mul(_mm512_set1_ps(pw[v][j]), Row::load(row, (v0 + v) * 16)));
@@ -202,8 +202,8 @@ void weigh_rows_impl(const float* p, int64_t p_stride, const uint8_t* rows, size
         continue;
       }
       for (int64_t j = j0; j < j1; ++j) {  // the last, partial chunk: through `out` (L1)
-        const uint8_t* row = rows + static_cast<size_t>(j) * row_bytes;
-        if (j + kTileRows < n) prefetch_lines(row + kTileRows * row_bytes + first, span);
+        const uint8_t* row = rows.at(j);
+        if (j + kTileRows < n) prefetch_lines(rows.at(j + kTileRows) + first, span);
         for (int64_t v = 0; v < c; ++v)
           _mm512_storeu_ps(o + v * 16, add(_mm512_loadu_ps(o + v * 16),
                                            mul(_mm512_set1_ps(pw[v][j]), Row::load(row, (v0 + v) * 16))));
@@ -212,25 +212,23 @@ void weigh_rows_impl(const float* p, int64_t p_stride, const uint8_t* rows, size
   }
 }
 
-void score_rows512(const float* q, const void* rows, size_t row_bytes, int64_t n, DType t, int64_t G, int64_t D,
-                   float scale, float* out, int64_t out_stride) {
-  const auto* r = static_cast<const uint8_t*>(rows);
+void score_rows512(const float* q, const KvRows& rows, int64_t n, DType t, int64_t G, int64_t D, float scale,
+                   float* out, int64_t out_stride) {
   if (t == DType::F16)
-    score_rows_impl<RowF16>(q, r, row_bytes, n, G, D, scale, out, out_stride);
+    score_rows_impl<RowF16>(q, rows, n, G, D, scale, out, out_stride);
   else if (t == DType::Q8_0)
-    score_rows_impl<RowQ8>(q, r, row_bytes, n, G, D, scale, out, out_stride);
+    score_rows_impl<RowQ8>(q, rows, n, G, D, scale, out, out_stride);
   else
-    score_rows_impl<RowF32>(q, r, row_bytes, n, G, D, scale, out, out_stride);
+    score_rows_impl<RowF32>(q, rows, n, G, D, scale, out, out_stride);
 }
-void weigh_rows512(const float* p, int64_t p_stride, const void* rows, size_t row_bytes, int64_t n, DType t, int64_t G,
-                   int64_t D, float* out) {
-  const auto* r = static_cast<const uint8_t*>(rows);
+void weigh_rows512(const float* p, int64_t p_stride, const KvRows& rows, int64_t n, DType t, int64_t G, int64_t D,
+                   float* out) {
   if (t == DType::F16)
-    weigh_rows_impl<RowF16>(p, p_stride, r, row_bytes, n, G, D, out);
+    weigh_rows_impl<RowF16>(p, p_stride, rows, n, G, D, out);
   else if (t == DType::Q8_0)
-    weigh_rows_impl<RowQ8>(p, p_stride, r, row_bytes, n, G, D, out);
+    weigh_rows_impl<RowQ8>(p, p_stride, rows, n, G, D, out);
   else
-    weigh_rows_impl<RowF32>(p, p_stride, r, row_bytes, n, G, D, out);
+    weigh_rows_impl<RowF32>(p, p_stride, rows, n, G, D, out);
 }
 
 constexpr AttentionKernels kTable{to_f32_avx512, to_f16_avx512, dots512, axpy512, score_rows512, weigh_rows512};

@@ -15,6 +15,20 @@
 
 namespace moss {
 
+// Where cache row j (of one layer, from the head group's first element on) lies: rows come in
+// blocks of 2^block_shift, row_bytes apart within a block and block_bytes from one block to the next
+// (the KV cache interleaves the layers' blocks, kv_cache.h). One contiguous run: block_shift 62 and
+// block_mask all ones (at(j) = base + j * row_bytes, no branch).
+struct KvRows {
+  const uint8_t* base = nullptr;
+  size_t row_bytes = 0, block_bytes = 0;
+  int block_shift = 62;
+  int64_t block_mask = -1;
+  const uint8_t* at(int64_t j) const {
+    return base + static_cast<size_t>(j >> block_shift) * block_bytes + static_cast<size_t>(j & block_mask) * row_bytes;
+  }
+};
+
 struct AttentionKernels {
   void (*to_f32)(const uint16_t* src, float* dst, int64_t n);
   void (*to_f16)(const float* src, uint16_t* dst, int64_t n);
@@ -25,19 +39,19 @@ struct AttentionKernels {
   // axpy: out[gD + d] += p[g * p_stride] * row[gD + d].
   void (*dots)(const float* q, const void* row, bool f16, int64_t G, int64_t D, float* out);
   void (*axpy)(const float* p, int64_t p_stride, const void* row, bool f16, int64_t G, int64_t D, float* out);
-  // Optional, whole-range forms for one query row over n consecutive cache rows (row j at
-  // rows + j * row_bytes; element type t: F32, F16 or Q8_0; D a multiple of 16, of 32 for Q8_0),
-  // with the same per-element operations and order as the row forms above:
+  // Optional, whole-range forms for one query row over n cache rows (row j at rows.at(j); element
+  // type t: F32, F16 or Q8_0; D a multiple of 16, of 32 for Q8_0), with the same per-element
+  // operations and order as the row forms above:
   // score_rows: out[g * out_stride + j] = dots(q, row j)[g] / scale;
   // weigh_rows: out[gD + d] = 0, then += p[g * p_stride + j] * row j [gD + d] for j = 0 .. n-1.
   // Q8_0 elements are d * q, exact in float32, so those results are the bits of the portable loops
   // on the dequantized rows.
   // One call per head group instead of one per row, the 16 lanes reduced in registers, and the
-  // output kept in registers across rows.
-  void (*score_rows)(const float* q, const void* rows, size_t row_bytes, int64_t n, DType t, int64_t G, int64_t D,
-                     float scale, float* out, int64_t out_stride);
-  void (*weigh_rows)(const float* p, int64_t p_stride, const void* rows, size_t row_bytes, int64_t n, DType t,
-                     int64_t G, int64_t D, float* out);
+  // output kept in registers across a tile of rows.
+  void (*score_rows)(const float* q, const KvRows& rows, int64_t n, DType t, int64_t G, int64_t D, float scale,
+                     float* out, int64_t out_stride);
+  void (*weigh_rows)(const float* p, int64_t p_stride, const KvRows& rows, int64_t n, DType t, int64_t G, int64_t D,
+                     float* out);
 };
 
 // Cache rows are read once each, a row (or more) apart: the kernels ask for the row this many steps

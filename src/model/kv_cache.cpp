@@ -23,17 +23,12 @@ KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
   row_bytes_ = row_bytes(type, n_embd_);
   if (capacity_ <= 0 || capacity_ > config.n_ctx)
     fail("KV cache capacity ", capacity_, " is outside 1..", config.n_ctx, " (the context length)");
+  constexpr size_t kBlockBytes = size_t{64} << 10;
+  constexpr int kMaxBlockShift = 6;  // 64 positions
+  while (block_shift_ < kMaxBlockShift && (row_bytes_ << block_shift_) < kBlockBytes) ++block_shift_;
   const size_t n = bytes_reserved() / 2;
-  k_ = allocate_huge_pages(n, false);  // pages are committed as positions are written
-  v_ = allocate_huge_pages(n, false);
-}
-
-void KvCache::prepare(int64_t end) {
-  constexpr size_t kHugePagesFrom = size_t{1} << 20;  // bytes of one layer's rows (see kv_cache.h)
-  if (huge_pages_ || static_cast<size_t>(end) * row_bytes_ < kHugePagesFrom) return;
-  advise_huge_pages(k_);
-  advise_huge_pages(v_);
-  huge_pages_ = true;
+  k_ = allocate_huge_pages(n);  // pages are committed as positions are written
+  v_ = allocate_huge_pages(n);
 }
 
 void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) {

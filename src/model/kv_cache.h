@@ -1,11 +1,13 @@
-// The KV cache of one sequence: keys (rotary applied) and values of every layer and cached position,
-// laid out [layer][pos][E] (E = n_head * head_dim, head h at h*D) for K and for V, so the rows of
-// one layer are contiguous and a new token's row is written with one store. The element type is
-// float32 (the default: bit-exact with the reference) or IEEE half (DType::F16: half the memory and
-// half the bytes attention reads per step; values are rounded to nearest even when stored, see
-// kernels/attention.h). Memory is reserved but committed only as positions are written (the full
-// 2048-position cache of MOSS-003 is 3.4 GB in f32, 1.7 GB in f16: 34 layers x 2 x 6144 elements per
-// position), in huge pages once the cache is long enough for them to pay (see prepare); move-only.
+// The KV cache of one sequence: keys (rotary applied) and values of every layer and cached position.
+// Rows (E = n_head * head_dim elements, head h at h*D) are laid out in blocks of B positions,
+// [block][layer][B rows][E] for K and for V: a layer's rows are contiguous within a block (a block
+// holds 64 KiB or more of them, so attention streams them), and the first positions of all layers
+// lie together, so a short cache commits about what it holds even in 2 MiB pages (see
+// block_rows()). The element type is float32 (the default: bit-exact with the reference), IEEE half
+// (DType::F16: half the memory and half the bytes attention reads per step; values are rounded to
+// nearest even when stored, see kernels/attention.h) or q8_0. Memory is reserved for the capacity but
+// committed only as positions are written (the full 2048-position cache of MOSS-003 is 3.4 GB in f32,
+// 1.7 GB in f16: 34 layers x 2 x 6144 elements per position); move-only.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -33,30 +35,32 @@ class KvCache {
   int64_t capacity() const { return capacity_; }
   int64_t size() const { return n_past_; }  // positions 0..size()-1 are filled
   DType type() const { return type_; }
-  // Bytes of the K and V rows of one position over all layers, and of the whole reservation.
+  // Bytes of the K and V rows of one position over all layers, and of the whole reservation (the
+  // capacity rounded up to whole blocks).
   size_t bytes_per_position() const { return 2 * static_cast<size_t>(n_layer_) * row_bytes_; }
-  size_t bytes_reserved() const { return bytes_per_position() * static_cast<size_t>(capacity_); }
+  size_t bytes_reserved() const {
+    const int64_t blocks = (capacity_ + block_rows() - 1) >> block_shift_;
+    return bytes_per_position() * static_cast<size_t>(blocks << block_shift_);
+  }
 
-  // Row (layer, pos) of K / V, elements of type(); stride n_embd() elements between positions.
+  // Row (layer, pos) of K / V, elements of type(). Within a block of block_rows() positions the rows
+  // of a layer are n_embd() elements apart; from a block to the next, block_stride() elements.
   void* k(int64_t layer, int64_t pos) { return k_.get() + offset(layer, pos); }
   void* v(int64_t layer, int64_t pos) { return v_.get() + offset(layer, pos); }
   const void* k(int64_t layer, int64_t pos) const { return k_.get() + offset(layer, pos); }
   const void* v(int64_t layer, int64_t pos) const { return v_.get() + offset(layer, pos); }
+  // B, a power of two: the fewest positions whose rows of one layer fill 64 KiB, at most 64. The
+  // hardware and the attention kernels' prefetching follow a contiguous run of that size at full
+  // speed; and the unused part of the last block, one block of every layer at most (1 MiB for K of
+  // the 1.24B model in f16), is what huge pages can commit beyond the rows held.
+  int64_t block_rows() const { return int64_t{1} << block_shift_; }
+  int64_t block_stride() const { return n_layer_ * block_rows() * n_embd_; }
 
   // Stores the float32 rows k[0..E), v[0..E) at (layer, pos), converted to type().
   void store(int64_t layer, int64_t pos, const float* k, const float* v);
   // Reads the K / V row at (layer, pos) back as float32 (exact), into out[0..E).
   void load_k(int64_t layer, int64_t pos, float* out) const;
   void load_v(int64_t layer, int64_t pos, float* out) const;
-
-  // Called (by Model) before positions up to `end` are written. Attention reads one row per position
-  // and layer, rows 4 KiB or more apart, so with 4 KiB pages a long cache takes a TLB miss on nearly
-  // every row (8 sequences at ~400 positions decode 149-152 tok/s with them, 169-171 with huge
-  // pages). But each layer's K and V rows lie in their own area, so huge pages commit 2 MiB per layer
-  // and per K/V on first touch: 64 MiB for a 10-token cache of the 1.24B model instead of 0.6 MiB.
-  // So the cache asks for huge pages only once a layer's rows reach 1 MiB, at most doubling what
-  // it commits.
-  void prepare(int64_t end);
 
   // Keeps the first n positions (for reusing a shared prefix, e.g. chat history); n > size() throws.
   void truncate(int64_t n);
@@ -65,13 +69,14 @@ class KvCache {
  private:
   friend class Model;  // advances size() after a successful forward
   size_t offset(int64_t layer, int64_t pos) const {
-    return static_cast<size_t>(layer * capacity_ + pos) * row_bytes_;
+    const int64_t block = pos >> block_shift_, row = pos & (block_rows() - 1);
+    return (static_cast<size_t>((block * n_layer_ + layer) << block_shift_) + static_cast<size_t>(row)) * row_bytes_;
   }
   int64_t n_layer_ = 0, n_embd_ = 0, capacity_ = 0, n_past_ = 0;
+  int block_shift_ = 0;  // log2 of block_rows()
   DType type_ = DType::F32;
   size_t row_bytes_ = 0;  // one K or V row of n_embd elements of type_
   HugePageBuffer k_, v_;  // only positions < size() are ever read
-  bool huge_pages_ = false;  // advised (prepare)
 };
 
 }  // namespace moss

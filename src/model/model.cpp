@@ -205,7 +205,8 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
     const int64_t P = cache.size(), T = static_cast<int64_t>(batch[i].tokens.size());
     for (int64_t t = 0; t < T; ++t) rows.emplace_back(i, t);
     seqs.push_back(AttentionSeq{a.qkv.data() + r0 * 3 * E, 3 * E, cache.k(l, 0), cache.v(l, 0), E,
-                                a.att.data() + r0 * E, E, P, T, cache.type()});
+                                a.att.data() + r0 * E, E, P, T, cache.type(), cache.block_rows(),
+                                cache.block_stride()});
     r0 += T;
   }
   pool_->parallel_for(N, [&](int64_t b, int64_t e) {
@@ -254,7 +255,6 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
 
 void Model::forward(std::span<SeqBatch> batch) {
   validate_batch(batch);
-  for (SeqBatch& s : batch) s.cache->prepare(s.cache->size() + static_cast<int64_t>(s.tokens.size()));
   const int64_t E = config_.n_embd, F = config_.n_inner, V = config_.n_vocab;
   int64_t N = 0, M = 0;  // tokens in the batch, rows of logits wanted
   for (const SeqBatch& s : batch) {

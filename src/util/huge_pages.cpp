@@ -21,7 +21,7 @@ void HugePageDeleter::operator()(uint8_t* p) const {
   if (p) munmap(p, bytes);
 }
 
-HugePageBuffer allocate_huge_pages(size_t bytes, bool advise) {
+HugePageBuffer allocate_huge_pages(size_t bytes) {
   if (bytes == 0) return HugePageBuffer(nullptr, HugePageDeleter{0});
   const size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
   // Over-map by one huge page so the buffer can start on a 2 MiB boundary, then unmap the slack.
@@ -32,13 +32,8 @@ HugePageBuffer allocate_huge_pages(size_t bytes, bool advise) {
   if (lead) munmap(base, lead);
   if (kHugePage - lead) munmap(base + lead + size, kHugePage - lead);
   uint8_t* p = base + lead;
-  HugePageBuffer buffer(p, HugePageDeleter{size});
-  if (advise) advise_huge_pages(buffer);
-  return buffer;
-}
-
-void advise_huge_pages(const HugePageBuffer& buffer) {
-  if (buffer) madvise(buffer.get(), buffer.get_deleter().bytes, MADV_HUGEPAGE);  // failure leaves 4 KiB pages
+  madvise(p, size, MADV_HUGEPAGE);  // failure leaves 4 KiB pages
+  return HugePageBuffer(p, HugePageDeleter{size});
 }
 
 ResidentPages resident_pages(const void* begin, const void* end) {

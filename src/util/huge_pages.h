@@ -17,13 +17,8 @@ struct HugePageDeleter {
 using HugePageBuffer = std::unique_ptr<uint8_t[], HugePageDeleter>;
 
 // An uninitialised (zero-filled on first touch) buffer of `bytes`, 2 MiB aligned; throws moss::Error
-// when the address space is exhausted. advise = false leaves the huge-page advice for later
-// (advise_huge_pages): a buffer touched only a little first keeps committing 4 KiB at a time.
-HugePageBuffer allocate_huge_pages(size_t bytes, bool advise = true);
-
-// Asks for huge pages on the whole buffer from now on: 2 MiB ranges not yet touched get them when
-// first written (ranges already partly written keep 4 KiB pages). Advice only.
-void advise_huge_pages(const HugePageBuffer& buffer);
+// when the address space is exhausted.
+HugePageBuffer allocate_huge_pages(size_t bytes);
 
 // How much of the address range [begin, end) is resident, and how much of that in 2 MiB pages (file
 // or anonymous), from /proc/self/smaps: `moss bench` reports it for the model's weights, whose

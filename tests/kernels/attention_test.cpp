@@ -421,6 +421,59 @@ TEST(AttentionF16, RowOperationsEqualReferenceAtModelHeadSizes) {
   }
 }
 
+// Rows in blocks (the KV cache's layout): B rows together, then a gap up to the next block. The
+// result is the contiguous layout's, bit for bit, on every instruction set and thread count, for
+// each element type; the gaps hold NaN (f32, f16) or NaN scales (q8_0), so a row read from a gap
+// shows. 40 positions in blocks of 4 also make the kernels' prefetching and tiles cross blocks.
+std::vector<uint8_t> in_blocks(const std::vector<uint8_t>& rows, size_t row_bytes, int64_t B, int64_t stride_rows) {
+  const size_t n = rows.size() / row_bytes, blocks = (n + B - 1) / B;
+  std::vector<uint8_t> out(blocks * stride_rows * row_bytes, 0xff);  // 0xffff: a NaN half; 0xffffffff: a NaN float
+  for (size_t r = 0; r < n; ++r)
+    std::memcpy(out.data() + ((r / B) * stride_rows + r % B) * row_bytes, rows.data() + r * row_bytes, row_bytes);
+  return out;
+}
+
+TEST(Attention, RowsInBlocksEqualContiguousRows) {
+  const int64_t H = 4, D = 32, E = H * D, B = 4, stride_rows = 3 * B;
+  std::mt19937 rng(23);
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0}) {
+    SCOPED_TRACE(dtype_name(t));
+    const size_t rb = row_bytes(t, E);
+    std::vector<Case> cases;
+    for (auto [P, T] : {std::pair<int64_t, int64_t>{39, 1}, {0, 6}, {13, 3}}) cases.push_back(make_case(rng, P, T, E));
+    std::vector<std::vector<uint8_t>> flat, blocked;  // k, v of each case
+    std::vector<AttentionSeq> contiguous, in_block;
+    for (Case& c : cases) {
+      for (const std::vector<float>* src : {&c.k, &c.v}) {
+        const size_t n = src->size() / E;
+        flat.emplace_back(n * rb);
+        for (size_t r = 0; r < n; ++r) kv_from_f32(t, src->data() + r * E, flat.back().data() + r * rb, E);
+        blocked.push_back(in_blocks(flat.back(), rb, B, stride_rows));
+      }
+      const size_t i = flat.size() - 2;
+      contiguous.push_back({c.q.data(), E, flat[i].data(), flat[i + 1].data(), E, nullptr, E, c.P, c.T, t});
+      AttentionSeq s = contiguous.back();
+      s.k = blocked[i].data(), s.v = blocked[i + 1].data(), s.kv_block_rows = B, s.kv_block_stride = stride_rows * E;
+      in_block.push_back(s);
+    }
+    const auto want = reference_outputs(contiguous, H, D);
+    for (const auto& w : want)
+      for (float x : w) ASSERT_FALSE(std::isnan(x));
+    EXPECT_EQ(reference_outputs(in_block, H, D), want);
+    expect_on_every_isa_and_thread_count(in_block, H, D, want);
+    expect_on_every_isa_and_thread_count(in_block, H, D, want, true);
+    // Decode steps only: one item per sequence, all heads (AttentionJob's decode grouping).
+    const std::vector<AttentionSeq> decode = {in_block[0]};
+    expect_on_every_isa_and_thread_count(decode, H, D, {want[0]}, true);
+  }
+  std::vector<float> q(8), k(8), v(8), out(8);
+  AttentionSeq s{q.data(), 8, k.data(), v.data(), 8, out.data(), 8, 0, 1, DType::F32, 3, 24};
+  ThreadPool pool(1);
+  EXPECT_THROW(attention(std::span<const AttentionSeq>(&s, 1), 2, 4, pool), Error);  // 3 rows: not a power of two
+  s.kv_block_rows = -4;
+  EXPECT_THROW(attention_reference(std::span<const AttentionSeq>(&s, 1), 2, 4), Error);
+}
+
 TEST(AttentionF16, RejectsOtherElementTypes) {
   std::vector<float> q(8), k(8), v(8), out(8);
   AttentionSeq s{q.data(), 8, k.data(), v.data(), 8, out.data(), 8, 0, 1, DType::Q8_0};
