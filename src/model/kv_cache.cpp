@@ -1,6 +1,8 @@
 // KvCache (see kv_cache.h).
 #include "model/kv_cache.h"
 
+#include <algorithm>
+
 #include "kernels/attention.h"
 #include "tensor/convert.h"
 #include "util/error.h"
@@ -29,6 +31,18 @@ KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
   const size_t n = bytes_reserved() / 2;
   k_ = allocate_huge_pages(n);  // pages are committed as positions are written
   v_ = allocate_huge_pages(n);
+}
+
+void KvCache::prepare(int64_t end) {
+  if (end <= committed_) return;
+  const int64_t blocks_reserved = (capacity_ + block_rows() - 1) >> block_shift_;
+  const int64_t blocks = std::min(blocks_reserved, (end + kCommitAhead + block_rows() - 1) >> block_shift_);
+  const size_t block_bytes = static_cast<size_t>(n_layer_ << block_shift_) * row_bytes_;  // all layers' rows
+  const size_t from = static_cast<size_t>(committed_ >> block_shift_) * block_bytes;
+  const size_t to = static_cast<size_t>(blocks) * block_bytes;
+  commit_pages(k_.get() + from, to - from);
+  commit_pages(v_.get() + from, to - from);
+  committed_ = blocks << block_shift_;
 }
 
 void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) {

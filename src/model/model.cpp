@@ -255,6 +255,7 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
 
 void Model::forward(std::span<SeqBatch> batch) {
   validate_batch(batch);
+  for (SeqBatch& s : batch) s.cache->prepare(s.cache->size() + static_cast<int64_t>(s.tokens.size()));
   const int64_t E = config_.n_embd, F = config_.n_inner, V = config_.n_vocab;
   int64_t N = 0, M = 0;  // tokens in the batch, rows of logits wanted
   for (const SeqBatch& s : batch) {

@@ -36,6 +36,12 @@ HugePageBuffer allocate_huge_pages(size_t bytes) {
   return HugePageBuffer(p, HugePageDeleter{size});
 }
 
+void commit_pages(uint8_t* p, size_t bytes) {
+  if (bytes == 0 || madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return;
+  constexpr size_t kPage = 4096;
+  for (size_t i = 0; i < bytes; i += kPage) __atomic_fetch_add(p + i, uint8_t{0}, __ATOMIC_RELAXED);
+}
+
 ResidentPages resident_pages(const void* begin, const void* end) {
   ResidentPages r;
   FILE* f = std::fopen("/proc/self/smaps", "r");
