@@ -1,6 +1,7 @@
 // LayerNorm over the last dimension (spec 1.6): y = (x - mean) / sqrt(var + eps) * w + b with the
-// biased variance. Scalar code; mean and variance are accumulated in double (two passes), so the
-// only float32 roundings are those of the final normalise-scale-shift per element.
+// biased variance. Scalar code; mean and variance are accumulated in double (two passes, 8 partial
+// sums each, in a fixed order), so the only float32 roundings are those of the final
+// normalise-scale-shift per element.
 #pragma once
 #include <cstdint>
 

@@ -8,6 +8,7 @@
 #include <new>
 #include <vector>
 
+#include "kernels/gelu.h"
 #include "kernels/matmul_kernels.h"
 #include "kernels/weight_panels.h"
 #include "util/aligned_buffer.h"
@@ -84,8 +85,8 @@ bool matmul_misses_fast_layout(const WeightMatrix& w) {
 class MatmulJob::Impl {
  public:
   Impl(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
-       AlignedBuffer& xq)
-      : x_(x), m_(m), w_(w), bias_(bias), y_(y), K_(w.cols), N_(w.rows) {
+       AlignedBuffer& xq, MatmulEpilogue epilogue = MatmulEpilogue::None)
+      : x_(x), m_(m), w_(w), bias_(bias), y_(y), K_(w.cols), N_(w.rows), gelu_(epilogue == MatmulEpilogue::GeluNew) {
     check(w, m);
     const int threads = pool.size();
     fast_ = matmul_supports(w.dtype);
@@ -161,10 +162,19 @@ class MatmulJob::Impl {
       if (n0 >= N_) return false;
     }
     const int64_t n1 = std::min(N_, n0 + take);
+    compute(n0, n1);
+    if (gelu_)
+      for (int64_t i = 0; i < m_; ++i) gelu_new_range(y_ + i * N_, n0, n1);
+    return true;
+  }
+
+ private:
+  // Output rows [n0, n1), bias included.
+  void compute(int64_t n0, int64_t n1) {
     const auto* wd = static_cast<const uint8_t*>(w_.data);
     if (!fast_) {  // other readable types: slow but correct (bias included)
       matmul_rows(x_, m_, w_, bias_, y_, n0, n1);
-      return true;
+      return;
     }
     if (qg_)
       qg_(xq_, stride_, m_, wd, K_, n0, n1, y_, N_);
@@ -173,16 +183,16 @@ class MatmulJob::Impl {
     if (bias_)
       for (int64_t i = 0; i < m_; ++i)
         for (int64_t n = n0; n < n1; ++n) y_[i * N_ + n] += bias_[n];
-    return true;
   }
 
- private:
+
   const float* x_;
   int64_t m_;
   WeightMatrix w_;
   const float* bias_;
   float* y_;
   int64_t K_, N_;
+  bool gelu_ = false;  // MatmulEpilogue::GeluNew
   bool fast_ = false, guided_ = false;
   QuantGemm qg_ = nullptr;
   FloatGemm fg_ = nullptr;
@@ -195,8 +205,8 @@ class MatmulJob::Impl {
 };
 
 MatmulJob::MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
-                     AlignedBuffer& scratch)
-    : impl_(std::make_unique<Impl>(x, m, w, bias, y, pool, scratch)) {}
+                     AlignedBuffer& scratch, MatmulEpilogue epilogue)
+    : impl_(std::make_unique<Impl>(x, m, w, bias, y, pool, scratch, epilogue)) {}
 MatmulJob::~MatmulJob() = default;
 bool MatmulJob::run_next_chunk() { return impl_->run_next_chunk(); }
 

@@ -38,16 +38,21 @@ void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias,
 
 class AlignedBuffer;
 
+// What MatmulJob applies to each chunk of outputs after the bias, while they are still in L1.
+enum class MatmulEpilogue { None, GeluNew };
+
 // matmul() in pieces, for running it beside other work in one parallel region (the model computes
 // fc_in while attention reads the KV cache). The constructor checks the shapes and encodes the
 // activations into `scratch` (with the pool's threads for m >= 4); then any threads call
 // run_next_chunk() until it returns false, each call computing one chunk of output rows (bias
-// included). The result is bit-identical to matmul(). x, w's data, bias, y and scratch must outlive
-// the job, and scratch must not serve another job meanwhile.
+// included, then the epilogue: GeluNew gives gelu_new() of each output, as gelu_new over y after
+// the matmul would, without another pass and parallel loop). The result is bit-identical to matmul()
+// (and gelu_new()). x, w's data, bias, y and scratch must outlive the job, and scratch must not serve
+// another job meanwhile.
 class MatmulJob {
  public:
   MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
-            AlignedBuffer& scratch);
+            AlignedBuffer& scratch, MatmulEpilogue epilogue = MatmulEpilogue::None);
   ~MatmulJob();
   MatmulJob(const MatmulJob&) = delete;
   MatmulJob& operator=(const MatmulJob&) = delete;

@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "kernels/attention.h"
-#include "kernels/gelu.h"
 #include "kernels/layer_norm.h"
 #include "kernels/weight_panels.h"
 #include "tensor/convert.h"
@@ -182,7 +181,7 @@ void Model::embed(std::span<SeqBatch> batch, float* x) {
 }
 
 void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int64_t N) {
-  const int64_t E = config_.n_embd, F = config_.n_inner, H = config_.n_head, D = config_.head_dim;
+  const int64_t E = config_.n_embd, H = config_.n_head, D = config_.head_dim;
   const int64_t R = config_.rotary_dim;
   Activations& a = act_;
 
@@ -228,7 +227,7 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
   // when its own is empty. The results are those of running them one after the other.
   {
     AttentionJob attn(seqs, H, D, pool_->size());
-    MatmulJob up(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_, a.up_xq);
+    MatmulJob up(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_, a.up_xq, MatmulEpilogue::GeluNew);
     pool_->run([&](int index, int) {
       if (index == 0) {
         while (attn.run_next_item()) {
@@ -243,8 +242,7 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
 
   matmul(a.att.data(), N, layer.out, nullptr, a.attn_out.data(), *pool_);
 
-  // The rest of the MLP on the same h.
-  gelu_new(a.up.data(), N * F, *pool_);
+  // The rest of the MLP on the same h (fc_in's chunks came out through gelu_new already).
   matmul(a.up.data(), N, layer.down, layer.down_b.data(), a.ff.data(), *pool_);
 
   // x = (attn_out + ff) + residual, in that order (spec 1.6 step 3.14).

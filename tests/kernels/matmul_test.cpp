@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/gelu.h"
 #include "kernels/matmul_kernels.h"
 #include "support/matmul_cases.h"
 #include "tensor/convert.h"
@@ -201,6 +202,27 @@ TEST(Matmul, JobEqualsMatmul) {
       while (solo.run_next_chunk()) {
       }
       ASSERT_EQ(alone, want) << dtype_name(c.type) << " m=" << c.m << " one thread";
+    }
+  }
+}
+
+// The GeluNew epilogue gives gelu_new() over matmul()'s outputs, bit for bit, whichever thread
+// computes which chunk (each chunk passes through gelu on its own).
+TEST(Matmul, JobGeluEpilogueEqualsMatmulThenGelu) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (const Case& c : kCases) {
+      const Data d = make(c, 23);
+      std::vector<float> want(static_cast<size_t>(c.m * c.n), NAN), got(want.size(), NAN);
+      matmul(d.x.data(), c.m, d.wm, d.bias.data(), want.data(), pool);
+      gelu_new(want.data(), static_cast<int64_t>(want.size()), pool);
+      AlignedBuffer scratch;
+      MatmulJob job(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool, scratch, MatmulEpilogue::GeluNew);
+      pool.run([&](int, int) {
+        while (job.run_next_chunk()) {
+        }
+      });
+      ASSERT_EQ(got, want) << dtype_name(c.type) << " m=" << c.m << " threads=" << threads;
     }
   }
 }
