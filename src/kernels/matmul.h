@@ -56,7 +56,9 @@ class MatmulJob {
   ~MatmulJob();
   MatmulJob(const MatmulJob&) = delete;
   MatmulJob& operator=(const MatmulJob&) = delete;
-  bool run_next_chunk();  // thread-safe
+  // Thread-safe. `thread`: the caller's index in the pool (0 .. threads - 1), whose share of the rows
+  // it takes first (decode); any value gives the same result, the right one keeps reads sequential.
+  bool run_next_chunk(int thread = 0);
 
   class Impl;  // also what matmul() runs, with the calling thread's reusable buffer
 

@@ -233,7 +233,7 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
         while (attn.run_next_item()) {
         }
       }
-      while (up.run_next_chunk()) {
+      while (up.run_next_chunk(index)) {
       }
       while (attn.run_next_item()) {
       }

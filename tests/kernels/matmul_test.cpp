@@ -183,27 +183,54 @@ TEST(Matmul, MissesFastLayoutOnlyForMisalignedPeriodRowsOnVbmi) {
   EXPECT_FALSE(matmul_misses_fast_layout(WeightMatrix{w + 32, DType::Q8_0, 4, 1024}));
 }
 
-// MatmulJob run by every thread of a pool (and by one thread alone) gives matmul()'s bits.
+// MatmulJob run by every thread of a pool gives matmul()'s bits; so does one thread alone, whatever
+// index it gives (it takes its own share of the decode rows, then the others' from their backs),
+// and so do threads that all give the same index.
 TEST(Matmul, JobEqualsMatmul) {
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     for (const Case& c : kCases) {
       const Data d = make(c, 19);
-      std::vector<float> want(static_cast<size_t>(c.m * c.n), NAN), got(want.size(), NAN), alone(want.size(), NAN);
+      std::vector<float> want(static_cast<size_t>(c.m * c.n), NAN);
       matmul(d.x.data(), c.m, d.wm, d.bias.data(), want.data(), pool);
-      AlignedBuffer scratch, solo_scratch;
-      MatmulJob job(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool, scratch);
-      pool.run([&](int, int) {
-        while (job.run_next_chunk()) {
-        }
-      });
-      ASSERT_EQ(got, want) << dtype_name(c.type) << " m=" << c.m << " threads=" << threads;
-      MatmulJob solo(d.x.data(), c.m, d.wm, d.bias.data(), alone.data(), pool, solo_scratch);
-      while (solo.run_next_chunk()) {
+      for (bool same_index : {false, true}) {
+        std::vector<float> got(want.size(), NAN);
+        AlignedBuffer scratch;
+        MatmulJob job(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool, scratch);
+        pool.run([&](int index, int) {
+          while (job.run_next_chunk(same_index ? 0 : index)) {
+          }
+        });
+        ASSERT_EQ(got, want) << dtype_name(c.type) << " m=" << c.m << " threads=" << threads << " same " << same_index;
       }
-      ASSERT_EQ(alone, want) << dtype_name(c.type) << " m=" << c.m << " one thread";
+      for (int index : {0, threads - 1, threads + 4, -3}) {
+        std::vector<float> alone(want.size(), NAN);
+        AlignedBuffer solo_scratch;
+        MatmulJob solo(d.x.data(), c.m, d.wm, d.bias.data(), alone.data(), pool, solo_scratch);
+        while (solo.run_next_chunk(index)) {
+        }
+        ASSERT_EQ(alone, want) << dtype_name(c.type) << " m=" << c.m << " one thread, index " << index;
+      }
     }
   }
+}
+
+// A decode job with a thread that starts late (as the model's thread 0 does after attention): the
+// others take its whole share, from the back, and it finds nothing left; every row is computed once.
+TEST(Matmul, JobLateThreadFindsItsShareTaken) {
+  const Case c{DType::Q4_0, 1, 1000, 64};
+  const Data d = make(c, 29);
+  ThreadPool pool(2);
+  std::vector<float> want(static_cast<size_t>(c.n), NAN), got(want.size(), NAN);
+  matmul(d.x.data(), c.m, d.wm, d.bias.data(), want.data(), pool);
+  AlignedBuffer scratch;
+  MatmulJob job(d.x.data(), c.m, d.wm, d.bias.data(), got.data(), pool, scratch);
+  int late_chunks = 0;
+  while (job.run_next_chunk(1)) {
+  }
+  while (job.run_next_chunk(0)) ++late_chunks;
+  EXPECT_EQ(late_chunks, 0);
+  EXPECT_EQ(got, want);
 }
 
 // The GeluNew epilogue gives gelu_new() over matmul()'s outputs, bit for bit, whichever thread
