@@ -12,6 +12,8 @@
 //   [nb x {int32 -8 * sum(q), f32 d}]  per block, for the 16-row panel kernels (the weights' offset:
 //                                      q4_0 -8 * sum(q), q8_0 16x that; and the scale), broadcast)
 // The values (d, q) are those of every table: d = amax/127, q = round-half-even(x/d).
+// For panel matrices only the signed q and bd sections are written (quantize_act_panels): the
+// panel kernels read nothing else.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -96,12 +96,13 @@ class MatmulJob::Impl {
       if (is_quant(w.dtype)) {
         stride_ = kt.act_bytes(K_);
         uint8_t* xqd = xq.reserve(stride_ * static_cast<size_t>(m));
+        auto* encode = panels(w) && kt.quantize_act_panels ? kt.quantize_act_panels : kt.quantize_act;
         if (m >= 4 && threads > 1) {
           pool.parallel_for(m, [&](int64_t i0, int64_t i1) {
-            for (int64_t i = i0; i < i1; ++i) kt.quantize_act(x + i * K_, xqd + i * stride_, K_);
+            for (int64_t i = i0; i < i1; ++i) encode(x + i * K_, xqd + i * stride_, K_);
           });
         } else {
-          for (int64_t i = 0; i < m; ++i) kt.quantize_act(x + i * K_, xqd + i * stride_, K_);
+          for (int64_t i = 0; i < m; ++i) encode(x + i * K_, xqd + i * stride_, K_);
         }
         xq_ = xq.data();
       }

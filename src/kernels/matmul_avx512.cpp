@@ -36,11 +36,14 @@ using ActLayout = ActLayout512;
 
 size_t act_bytes512(int64_t K) { return ActLayout(K).bytes; }
 
-void quantize_act512(const float* x, uint8_t* row, int64_t K) {
+// kAll = false: only the sections the 16-row panel kernels read (xs and bd; 1/5 of the bytes), for
+// panel matrices: the full encoding cost 1.5-5 us per matmul while the other threads waited.
+template <bool kAll>
+void encode_act512(const float* x, uint8_t* row, int64_t K) {
   const ActLayout L(K);
   auto* dp = reinterpret_cast<float*>(row + L.dp_off);
   auto* ds = reinterpret_cast<float*>(row + L.ds_off);
-  std::memset(dp, 0, static_cast<size_t>(L.pairs) * 64);  // an odd last pair keeps a zero second half
+  if constexpr (kAll) std::memset(dp, 0, static_cast<size_t>(L.pairs) * 64);  // an odd last pair keeps a zero second half
   for (int64_t b = 0; b < L.nb; ++b, x += 32) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -50,15 +53,16 @@ void quantize_act512(const float* x, uint8_t* row, int64_t K) {
     const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
     const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
     const __m256i q8 = _mm256_set_m128i(_mm512_cvtsepi32_epi8(q1), _mm512_cvtsepi32_epi8(q0));  // saturating
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 32 * b), _mm256_xor_si256(q8, _mm256_set1_epi8(-128)));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + L.xs_off + 32 * b), q8);
+    ActBlockTerms terms{-8 * sum, d};
+    std::memcpy(row + L.bd_off + 8 * static_cast<size_t>(b), &terms, sizeof terms);
+    if constexpr (!kAll) continue;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 32 * b), _mm256_xor_si256(q8, _mm256_set1_epi8(-128)));
     const __m256i lane_sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), q8);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + L.c8_off + 32 * b),
                         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(lane_sums, 3)));
     _mm256_storeu_ps(dp + (b / 2) * 16 + (b % 2) * 8, _mm256_set1_ps(d));
     ds[b] = d * static_cast<float>(sum);
-    ActBlockTerms terms{-8 * sum, d};
-    std::memcpy(row + L.bd_off + 8 * static_cast<size_t>(b), &terms, sizeof terms);
     if (K % 128 == 0) {  // the whole-line q4_0 group layout (see ActLayout)
       uint8_t* g = row + L.q4g_off + static_cast<size_t>(b / 4) * 256;
       const int i = static_cast<int>(b % 4);
@@ -74,6 +78,9 @@ void quantize_act512(const float* x, uint8_t* row, int64_t K) {
     }
   }
 }
+
+void quantize_act512(const float* x, uint8_t* row, int64_t K) { encode_act512<true>(x, row, K); }
+void quantize_act_panels512(const float* x, uint8_t* row, int64_t K) { encode_act512<false>(x, row, K); }
 
 inline __m512i neg_bias_correction(__m512i w) {  // -128 * (sum of each lane's 4 weight bytes)
   return _mm512_sub_epi32(_mm512_setzero_si512(),
@@ -559,7 +566,8 @@ const MatmulKernels kTable512{act_bytes512,
                               gemm512_float<Load16F16>,
                               gemm512_float<Load16BF16>,
                               gemm512_q4_0_panels,
-                              gemm512_q8_0_panels};
+                              gemm512_q8_0_panels,
+                              quantize_act_panels512};
 
 }  // namespace
 bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K) {

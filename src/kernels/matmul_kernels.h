@@ -42,6 +42,8 @@ struct MatmulKernels {
   // multiples of 16. The AVX-512 table has both, the AVX2 table q4_0 only, the scalar table none
   // (nullptr: such matrices are not repacked).
   QuantGemm q4_0_panels = nullptr, q8_0_panels = nullptr;
+  // Optional: quantize_act writing only what the panel kernels read (nullptr: quantize_act).
+  void (*quantize_act_panels)(const float* x, uint8_t* row, int64_t K) = nullptr;
 };
 
 // Whether the AVX-512 table's q4_0 GEMM uses its whole-cache-line kernels for a weight matrix at w
