@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "util/multiversion.h"
+
 namespace moss {
 
 namespace {
@@ -26,7 +28,8 @@ double sum8(const float* x, int64_t n, F f) {
 
 }  // namespace
 
-void layer_norm(const float* x, int64_t n_rows, int64_t n, const float* w, const float* b, float eps, float* y) {
+MOSS_MULTIVERSION void layer_norm(const float* x, int64_t n_rows, int64_t n, const float* w, const float* b, float eps,
+                                  float* y) {
   for (int64_t r = 0; r < n_rows; ++r) {
     const float* xr = x + r * n;
     float* yr = y + r * n;

@@ -78,6 +78,10 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 1) {  // one item (a decode step's single row): the other threads would only be woken to wait
+    if (n == 1) fn(0, 1);
+    return;
+  }
   run([&](int index, int count) {
     int64_t b, e;
     split_range(n, index, count, b, e);

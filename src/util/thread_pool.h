@@ -25,7 +25,8 @@ class ThreadPool {
   // Work splitting is up to fn; see split_range below.
   void run(const std::function<void(int, int)>& fn);
 
-  // Runs fn(begin, end) over [0, n) split into contiguous chunks, one per thread.
+  // Runs fn(begin, end) over [0, n) split into contiguous chunks, one per thread (n <= 1: on the
+  // calling thread only, fn not called for n <= 0).
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
   // Clamps a requested thread count to something sane for this machine.
