@@ -69,6 +69,14 @@ void FileWriter::commit() {
   flush();
   const int fd = fd_;
   fd_ = -1;
+  // On disk before the rename: otherwise a crash soon after could leave the final name on an empty
+  // or partial file (the rename's metadata may reach the disk before the data).
+  if (::fdatasync(fd) != 0 && errno != EINVAL) {  // EINVAL: a file system without sync (nothing to wait for)
+    const int e = errno;
+    ::close(fd);
+    std::remove(tmp_.c_str());
+    fail("cannot write ", tmp_, " to disk: ", std::strerror(e));
+  }
   if (::close(fd) != 0) {
     const int e = errno;
     std::remove(tmp_.c_str());
