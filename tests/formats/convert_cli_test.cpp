@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "formats/model_file.h"
-#include "test_util.h"
+#include "support/test_util.h"
 
 #include "support/shell.h"
 

@@ -6,7 +6,7 @@
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "formats/torch_zip.h"
-#include "test_util.h"
+#include "support/test_util.h"
 
 namespace moss {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "formats/gguf.h"
 #include "tensor/convert.h"
-#include "test_util.h"
+#include "support/test_util.h"
 #include "util/half.h"
 
 namespace moss {

@@ -15,7 +15,7 @@
 #include "formats/safetensors.h"
 #include "formats/torch_zip.h"
 #include "tensor/convert.h"
-#include "test_util.h"
+#include "support/test_util.h"
 
 #include "support/shell.h"
 

@@ -11,7 +11,7 @@
 
 #include "formats/model_file.h"
 #include "tensor/convert.h"
-#include "test_util.h"
+#include "support/test_util.h"
 
 #include "support/shell.h"
 

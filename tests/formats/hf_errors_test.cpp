@@ -7,7 +7,7 @@
 #include "formats/hf_config.h"
 #include "formats/hf_tokenizer.h"
 #include "formats/model_file.h"
-#include "test_util.h"
+#include "support/test_util.h"
 
 namespace moss {
 namespace {

@@ -13,7 +13,7 @@
 #include "formats/safetensors.h"
 #include "formats/torch_zip.h"
 #include "tensor/convert.h"
-#include "test_util.h"
+#include "support/test_util.h"
 
 namespace moss {
 namespace {

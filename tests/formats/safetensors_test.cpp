@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "formats/safetensors.h"
-#include "test_util.h"
+#include "support/test_util.h"
 
 namespace moss {
 namespace {

@@ -6,7 +6,7 @@
 #include "formats/pickle.h"
 #include "formats/torch_zip.h"
 #include "formats/zip_reader.h"
-#include "test_util.h"
+#include "support/test_util.h"
 #include "util/half.h"
 
 namespace moss {

@@ -12,7 +12,7 @@
 #include "kernels/matmul.h"
 #include "support/matmul_cases.h"
 #include "util/aligned_buffer.h"
-#include "formats/test_util.h"
+#include "support/test_util.h"
 #include "util/error.h"
 #include "util/huge_pages.h"
 #include "util/thread_pool.h"

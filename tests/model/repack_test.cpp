@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "formats/model_file.h"
-#include "formats/test_util.h"
+#include "support/test_util.h"
 #include "kernels/matmul_kernels.h"
 #include "model/model.h"
 #include "model/random_model.h"

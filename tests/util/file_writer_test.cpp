@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "formats/test_util.h"
+#include "support/test_util.h"
 #include "util/error.h"
 
 namespace moss {

@@ -1,4 +1,4 @@
-// Helpers shared by the formats tests: temporary directories, file I/O, and an assertion that a
+// Helpers shared by tests of several folders: temporary directories, file I/O, and an assertion that a
 // call throws moss::Error whose message contains given text.
 #pragma once
 #include <gmock/gmock.h>
@@ -15,6 +15,7 @@
 
 namespace moss::test {
 
+// The formats tests' fixtures.
 inline std::string fixture_dir() { return std::string(MOSS_FIXTURE_DIR) + "/formats"; }
 
 // A fresh directory under the system temp dir, removed at the end of the test.
