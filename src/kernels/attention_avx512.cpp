@@ -127,25 +127,75 @@ inline __m512 load_q8(const void* row, int64_t i) {
 // 16 elements of a row from element i on (a multiple of 16), for each cache element type.
 struct RowF32 {
   static __m512 load(const uint8_t* row, int64_t i) { return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i); }
+  static size_t bytes(int64_t i) { return static_cast<size_t>(i) * 4; }  // of elements 0..i-1
   static constexpr size_t kBytes16 = 64;  // bytes of 16 elements (for prefetching)
 };
 struct RowF16 {
   static __m512 load(const uint8_t* row, int64_t i) { return load_row<true>(row, i); }
+  static size_t bytes(int64_t i) { return static_cast<size_t>(i) * 2; }
   static constexpr size_t kBytes16 = 32;
 };
 struct RowQ8 {
   static __m512 load(const uint8_t* row, int64_t i) { return load_q8(row, i); }
+  static size_t bytes(int64_t i) { return static_cast<size_t>(i / 32) * sizeof(BlockQ8_0); }  // i: whole blocks
   static constexpr size_t kBytes16 = 17;
 };
+
+// reduce_lanes of 16 vectors at once: lane h of the result is reduce_lanes(v[h]), bit for bit. The
+// same pairs are added as in reduce_lanes (lane i + lane i+8, then i + i+4, i + i+2, i + i+1), with
+// halves, quarters and pairs of lanes of several vectors shuffled side by side so that each
+// addition serves 2, 4, 8 and 16 heads.
+inline __m512 reduce_lanes16(const __m512 v[16]) {
+  __m512 x[8], y[4], z[2];
+  for (int k = 0; k < 8; ++k)  // [head 2k lanes 0..7 | head 2k+1 lanes 0..7] + the same of lanes 8..15
+    x[k] = add(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+               _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  for (int k = 0; k < 4; ++k)  // 4 heads x (lanes 0..3 + lanes 4..7)
+    y[k] = add(_mm512_shuffle_f32x4(x[2 * k], x[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+               _mm512_shuffle_f32x4(x[2 * k], x[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  for (int k = 0; k < 2; ++k)  // per 128-bit lane: 2 heads x (lanes 0, 1 + lanes 2, 3)
+    z[k] = add(_mm512_shuffle_ps(y[2 * k], y[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+               _mm512_shuffle_ps(y[2 * k], y[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  // lane 0 + lane 1 of each head; 128-bit lane k then holds heads k, k + 4, k + 8, k + 12.
+  const __m512 f = add(_mm512_shuffle_ps(z[0], z[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_ps(z[0], z[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), f);
+}
+
+// The scores of 16 heads of kD elements for one row, divided by the scale: 16 independent chains
+// side by side (a chain's additions wait on each other), their sums reduced together. kD is a
+// constant so that the 32 head offsets are immediates rather than 32 pointers.
+template <class Row, int kD>
+inline __m512 scores16(const float* q, const uint8_t* row, __m512 vscale) {
+  __m512 acc[16];
+#pragma GCC unroll 16
+  for (int h = 0; h < 16; ++h) acc[h] = _mm512_setzero_ps();
+  for (int d = 0; d < kD; d += 16) {
+#pragma GCC unroll 16
+    for (int h = 0; h < 16; ++h) acc[h] = add(acc[h], mul(_mm512_loadu_ps(q + h * kD + d), Row::load(row, h * kD + d)));
+  }
+  return _mm512_div_round_ps(reduce_lanes16(acc), vscale, kRound);
+}
 
 template <class Row>
 void score_rows_impl(const float* q, const KvRows& rows, int64_t n, int64_t G, int64_t D, float scale, float* out,
                      int64_t out_stride) {
   const size_t span = static_cast<size_t>(G * D / 16) * Row::kBytes16;
+  // Where 16 heads' scores go (out + h * out_stride + j), for the scatter below.
+  const bool scatter = out_stride <= (int64_t{1} << 26);
+  const __m512i head_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                  _mm512_set1_epi32(static_cast<int>(scatter ? out_stride : 0)));
+  const __m512 vscale = _mm512_set1_ps(scale);
   for (int64_t j = 0; j < n; ++j) {
     const uint8_t* row = rows.at(j);
     if (j + kKvRowsAhead < n) prefetch_lines(rows.at(j + kKvRowsAhead), span);
     int64_t g = 0;
+    // 16 heads at a time for the usual head sizes; the scatter writes their 16 scores.
+    for (; scatter && (D == 128 || D == 256) && g + 16 <= G; g += 16) {
+      const __m512 s16 = D == 128 ? scores16<Row, 128>(q + g * D, row + Row::bytes(g * D), vscale)
+                                  : scores16<Row, 256>(q + g * D, row + Row::bytes(g * D), vscale);
+      _mm512_i32scatter_ps(out + g * out_stride + j, head_offsets, s16, 4);
+    }
     for (; g + 4 <= G; g += 4) {  // four heads' chains side by side
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t d = 0; d < D; d += 16)
