@@ -38,6 +38,10 @@ HugePageBuffer allocate_huge_pages(size_t bytes) {
 
 void commit_pages(uint8_t* p, size_t bytes) {
   if (bytes == 0 || madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return;
+  // Touch the pages only where the kernel lacks the advice (EINVAL before Linux 5.14). Any other
+  // failure (ENOMEM: the memory limit is near) leaves them to be faulted in when written, if ever:
+  // committing ahead must not be what runs the process out of memory.
+  if (errno != EINVAL) return;
   constexpr size_t kPage = 4096;
   for (size_t i = 0; i < bytes; i += kPage) __atomic_fetch_add(p + i, uint8_t{0}, __ATOMIC_RELAXED);
 }

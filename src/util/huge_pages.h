@@ -22,7 +22,8 @@ HugePageBuffer allocate_huge_pages(size_t bytes);
 
 // Commits the pages of [p, p + bytes) now (MADV_POPULATE_WRITE; where the kernel lacks it, a
 // value-preserving write to every 4 KiB), so that later writes there take no page faults. Contents
-// are unchanged. For buffers that grow while a latency-bound loop writes them (the KV cache).
+// are unchanged. Best effort: if memory is short, the pages stay uncommitted. For buffers that grow
+// while a latency-bound loop writes them (the KV cache).
 void commit_pages(uint8_t* p, size_t bytes);
 
 // How much of the address range [begin, end) is resident, and how much of that in 2 MiB pages (file

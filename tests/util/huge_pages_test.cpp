@@ -40,5 +40,22 @@ TEST(HugePages, ResidentPagesOfABuffer) {
   EXPECT_EQ(after.huge_page_bytes % (size_t{2} << 20), 0u);
 }
 
+// commit_pages makes a range resident without changing a byte: written bytes keep their values and
+// the rest stays zero; a range of 0 bytes is nothing.
+TEST(HugePages, CommitPagesKeepsContents) {
+  const size_t n = size_t{8} << 20;
+  HugePageBuffer b = allocate_huge_pages(n);
+  b[5] = 42;
+  b[n / 2 + 3] = 7;
+  commit_pages(b.get(), 0);
+  commit_pages(b.get() + (size_t{2} << 20), n - (size_t{2} << 20));  // the last 6 MiB
+  EXPECT_GE(resident_pages(b.get(), b.get() + n).resident_bytes, n - (size_t{2} << 20));
+  for (size_t i = 0; i < n; i += 4093)
+    if (i != 5 && i != n / 2 + 3) ASSERT_EQ(b[i], 0) << i;
+  EXPECT_EQ(b[5], 42);
+  EXPECT_EQ(b[n / 2 + 3], 7);
+  EXPECT_EQ(b[n - 1], 0);
+}
+
 }  // namespace
 }  // namespace moss
