@@ -148,8 +148,8 @@ class MatmulJob::Impl {
     // efficiency 0.80-0.81 vs 0.78-0.79 when the host read ~78 GB/s, 0.86-0.88 vs 0.84-0.87 at ~51.
     // Outputs are unchanged: each row is computed the same way in any piece.
     if (m == 0) N_ = 0;  // nothing to compute
-    guided_ = m <= 4;
-    if (guided_) {
+    by_shares_ = m <= 4;
+    if (by_shares_) {
       const int64_t units = (N_ + granule_ - 1) / granule_;
       shares_ = std::make_unique<Share[]>(static_cast<size_t>(threads));
       n_shares_ = threads;
@@ -163,7 +163,7 @@ class MatmulJob::Impl {
   }
 
   bool run_next_chunk(int thread) {
-    if (guided_) {
+    if (by_shares_) {
       int64_t u0, u1;
       if (!take_front(shares_[static_cast<unsigned>(thread) % static_cast<unsigned>(n_shares_)], u0, u1) && !take_back(thread, u0, u1))
         return false;
@@ -246,7 +246,8 @@ class MatmulJob::Impl {
   float* y_;
   int64_t K_, N_;
   bool gelu_ = false;  // MatmulEpilogue::GeluNew
-  bool fast_ = false, guided_ = false;
+  bool fast_ = false;
+  bool by_shares_ = false;  // decode: rows handed out from per-thread shares (see the constructor)
   QuantGemm qg_ = nullptr;
   FloatGemm fg_ = nullptr;
   const uint8_t* xq_ = nullptr;
