@@ -14,7 +14,6 @@
 #include "kernels/matmul.h"
 #include "kernels/weight_panels.h"
 #include "tensor/convert.h"
-#include "util/huge_pages.h"
 #include "util/thread_pool.h"
 
 namespace moss {
@@ -43,14 +42,14 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
   for (auto& v : x) v = g(rng) * 50;
   ThreadPool pool(threads);
   WeightMatrix wm{w.data(), type, N, K};
-  HugePageBuffer packed;  // 16-row panels, as the model repacks q4_0 / q8_0 at load
+  PanelCopy packed;  // 16-row panels, as the model repacks q4_0 / q8_0 at load
   if (panels) {
     if (!panels_pay(wm)) {
       st.SkipWithError("no panel kernels for this type on this CPU");
       return;
     }
-    packed = allocate_huge_pages(w.size());
-    wm = repack_panels(wm, packed.get(), pool);
+    packed = repack_panels(wm, pool);
+    wm = packed.matrix;
   }
   for (auto _ : st) {
     matmul(x.data(), m, wm, nullptr, y.data(), pool);

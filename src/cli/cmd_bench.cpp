@@ -129,7 +129,7 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool, ReadProbe&
   struct Mat {
     int64_t rows, cols;
     std::unique_ptr<uint8_t[]> data;
-    HugePageBuffer packed = {};  // repacked into 16-row panels, as Model does at load
+    PanelCopy packed = {};  // repacked into 16-row panels, as Model does at load
     WeightMatrix wm = {};
   };
   std::vector<Mat> mats;
@@ -141,8 +141,8 @@ nlohmann::json bench_kernels(const BenchOptions& o, ThreadPool& pool, ReadProbe&
     (c == E ? pe : pf).fill(m.data.get(), r);
     m.wm = WeightMatrix{m.data.get(), wt, r, c};
     if (panels_pay(m.wm)) {
-      m.packed = allocate_huge_pages(row_bytes(wt, c) * static_cast<size_t>(r));
-      m.wm = repack_panels(m.wm, m.packed.get(), pool);
+      m.packed = repack_panels(m.wm, pool);
+      m.wm = m.packed.matrix;
       m.data.reset();
     }
     bytes += row_bytes(wt, c) * static_cast<uint64_t>(r);

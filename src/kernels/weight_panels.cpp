@@ -6,6 +6,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/matmul_kernels.h"
+#include "tensor/convert.h"
 #include "tensor/quant_blocks.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -80,6 +81,12 @@ WeightMatrix repack_panels(const WeightMatrix& w, uint8_t* dst, ThreadPool& pool
   r.data = dst;
   r.layout = WeightLayout::Panels16;
   return r;
+}
+
+PanelCopy repack_panels(const WeightMatrix& w, ThreadPool& pool) {
+  PanelCopy c{allocate_huge_pages(row_bytes(w.dtype, w.cols) * static_cast<size_t>(w.rows)), {}};
+  c.matrix = repack_panels(w, c.memory.get(), pool);
+  return c;
 }
 
 void panel_row(const WeightMatrix& w, int64_t n, uint8_t* row) {

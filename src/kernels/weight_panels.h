@@ -25,9 +25,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/matmul.h"
+#include "util/huge_pages.h"
+
 namespace moss {
 
-struct WeightMatrix;
 class ThreadPool;
 
 inline constexpr int64_t kPanelRows = 16;
@@ -56,6 +58,14 @@ bool panels_pay(const WeightMatrix& w);
 // Writes w's rows into `dst` in the panel layout (w's byte size; 64-byte aligned for aligned loads);
 // the pool's threads share the panels. Returns the matrix that reads dst. Throws if w does not fit.
 WeightMatrix repack_panels(const WeightMatrix& w, uint8_t* dst, ThreadPool& pool);
+
+// A panel copy of w in memory of its own (2 MiB pages, as the model's): repack_panels into a fresh
+// buffer, for benchmarks and tests (the model packs all its matrices into one buffer).
+struct PanelCopy {
+  HugePageBuffer memory;
+  WeightMatrix matrix;
+};
+PanelCopy repack_panels(const WeightMatrix& w, ThreadPool& pool);
 
 // Row n of a panel matrix back in its stored form (row_bytes(dtype, K) bytes): for reference paths.
 void panel_row(const WeightMatrix& w, int64_t n, uint8_t* row);

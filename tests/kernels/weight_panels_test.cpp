@@ -14,7 +14,6 @@
 #include "util/aligned_buffer.h"
 #include "support/test_util.h"
 #include "util/error.h"
-#include "util/huge_pages.h"
 #include "util/thread_pool.h"
 
 namespace moss {
@@ -22,16 +21,6 @@ namespace {
 
 using namespace moss::test;
 
-struct Panels {
-  HugePageBuffer mem;  // 2 MiB aligned, as the model's repacked weights
-  WeightMatrix wm;
-};
-
-Panels repack(const Data& d, ThreadPool& pool) {
-  Panels p{allocate_huge_pages(d.w.size()), {}};
-  p.wm = repack_panels(d.wm, p.mem.get(), pool);
-  return p;
-}
 
 // The panel GEMM of a table for this type, or nullptr (no such kernel, or the CPU lacks the set).
 QuantGemm panel_gemm(Isa isa, DType t) {
@@ -41,13 +30,13 @@ QuantGemm panel_gemm(Isa isa, DType t) {
 }
 
 // A table's panel GEMM over the whole matrix (no bias), like run_table for rows.
-std::vector<float> run_panels(Isa isa, const Case& c, const Data& d, const Panels& p) {
+std::vector<float> run_panels(Isa isa, const Case& c, const Data& d, const PanelCopy& p) {
   const MatmulKernels& kt = matmul_kernels(isa);
   const size_t stride = kt.act_bytes(c.k);
   std::vector<uint8_t> xq(stride * static_cast<size_t>(c.m));
   for (int64_t i = 0; i < c.m; ++i) kt.quantize_act(d.x.data() + i * c.k, xq.data() + i * stride, c.k);
   std::vector<float> y(static_cast<size_t>(c.m * c.n));
-  panel_gemm(isa, c.type)(xq.data(), stride, c.m, static_cast<const uint8_t*>(p.wm.data), c.k, 0, c.n, y.data(), c.n);
+  panel_gemm(isa, c.type)(xq.data(), stride, c.m, static_cast<const uint8_t*>(p.matrix.data), c.k, 0, c.n, y.data(), c.n);
   return y;
 }
 
@@ -66,20 +55,20 @@ TEST(WeightPanels, RepackingIsLossless) {
   ThreadPool pool(2);
   for (const Case& c : kPanelCases) {
     const Data d = make(c, 3);
-    const Panels p = repack(d, pool);
-    EXPECT_EQ(p.wm.layout, WeightLayout::Panels16);
-    EXPECT_NE(std::memcmp(p.wm.data, d.w.data(), d.w.size()), 0) << "the layout changed";
+    const PanelCopy p = repack_panels(d.wm, pool);
+    EXPECT_EQ(p.matrix.layout, WeightLayout::Panels16);
+    EXPECT_NE(std::memcmp(p.matrix.data, d.w.data(), d.w.size()), 0) << "the layout changed";
     const size_t rb = row_bytes(c.type, c.k);
     std::vector<uint8_t> row(rb);
     for (int64_t n = 0; n < c.n; ++n) {
-      panel_row(p.wm, n, row.data());
+      panel_row(p.matrix, n, row.data());
       ASSERT_EQ(std::memcmp(row.data(), d.w.data() + n * rb, rb), 0)
           << dtype_name(c.type) << " row " << n << " of " << c.n << " x " << c.k;
     }
     // The reference path reads panel matrices too, with the same dequantized values.
     std::vector<float> want(static_cast<size_t>(c.m * c.n)), got(want.size());
     matmul_reference(d.x.data(), c.m, d.wm, d.bias.data(), want.data());
-    matmul_reference(d.x.data(), c.m, p.wm, d.bias.data(), got.data());
+    matmul_reference(d.x.data(), c.m, p.matrix, d.bias.data(), got.data());
     EXPECT_EQ(got, want);
   }
 }
@@ -96,7 +85,7 @@ TEST(WeightPanels, KernelsMatchScalarTable) {
       if (!panel_gemm(isa, c.type)) continue;
       ++tested;
       const Data d = make(c, 5);
-      const Panels p = repack(d, pool);
+      const PanelCopy p = repack_panels(d.wm, pool);
       const auto want = run_table(matmul_kernels_scalar(), c, d);
       const auto got = run_panels(isa, c, d, p);
       const auto xh = quantized_x(c, d);
@@ -124,15 +113,15 @@ TEST(WeightPanels, DispatchIsExactAndRowIndependent) {
     for (const Case& c : kPanelCases) {
       if (!panel_gemm(active_isa(), c.type)) continue;
       const Data d = make(c, 13);
-      const Panels p = repack(d, pool);
+      const PanelCopy p = repack_panels(d.wm, pool);
       auto want = run_panels(active_isa(), c, d, p);
       for (int64_t i = 0; i < c.m; ++i)
         for (int64_t n = 0; n < c.n; ++n) want[i * c.n + n] += d.bias[n];
       std::vector<float> got(want.size(), NAN), job_out(want.size(), NAN);
-      matmul(d.x.data(), c.m, p.wm, d.bias.data(), got.data(), pool);
+      matmul(d.x.data(), c.m, p.matrix, d.bias.data(), got.data(), pool);
       ASSERT_EQ(got, want) << dtype_name(c.type) << " m=" << c.m << " threads=" << threads;
       AlignedBuffer scratch;
-      MatmulJob job(d.x.data(), c.m, p.wm, d.bias.data(), job_out.data(), pool, scratch);
+      MatmulJob job(d.x.data(), c.m, p.matrix, d.bias.data(), job_out.data(), pool, scratch);
       pool.run([&](int, int) {
         while (job.run_next_chunk()) {
         }
@@ -140,7 +129,7 @@ TEST(WeightPanels, DispatchIsExactAndRowIndependent) {
       ASSERT_EQ(job_out, want) << "m=" << c.m << " threads=" << threads;
       for (int64_t i = 0; i < c.m; ++i) {  // each row alone gives its row of the batch
         std::vector<float> one(static_cast<size_t>(c.n));
-        matmul(d.x.data() + i * c.k, 1, p.wm, d.bias.data(), one.data(), pool);
+        matmul(d.x.data() + i * c.k, 1, p.matrix, d.bias.data(), one.data(), pool);
         ASSERT_EQ(0, std::memcmp(one.data(), got.data() + i * c.n, one.size() * sizeof(float))) << "row " << i;
       }
     }
