@@ -137,6 +137,7 @@ class MatmulJob::Impl {
     if (m > 4) chunk_ = std::min(chunk_, std::max<int64_t>(8, static_cast<int64_t>((256u << 10) / row_bytes(w.dtype, K_))));
     // Panel matrices are computed 16 rows at a time: chunks start and end on panel boundaries.
     if (panels(w)) granule_ = kPanelRows;
+    chunk_ = (chunk_ + granule_ - 1) / granule_ * granule_;
     // Decode (m <= 4) streams the weights once, and a stream reads fastest long and sequential: each
     // restart (a new chunk elsewhere) costs a ramp-up of the prefetchers. So each thread owns a
     // contiguous share of the rows and takes it from the front, in pieces of half of what is left;
@@ -165,15 +166,17 @@ class MatmulJob::Impl {
   bool run_next_chunk(int thread) {
     if (by_shares_) {
       int64_t u0, u1;
-      if (!take_front(shares_[static_cast<unsigned>(thread) % static_cast<unsigned>(n_shares_)], u0, u1) && !take_back(thread, u0, u1))
-        return false;
+      if (!take(thread, false, u0, u1)) {  // own share done: the others' tails
+        bool found = false;
+        for (int k = 1; k < n_shares_ && !found; ++k) found = take(thread + k, true, u0, u1);
+        if (!found) return false;
+      }
       finish(u0 * granule_, std::min(N_, u1 * granule_));
       return true;
     }
-    const int64_t take = round_up(chunk_);
-    const int64_t n0 = next_.fetch_add(take, std::memory_order_relaxed);
+    const int64_t n0 = next_.fetch_add(chunk_, std::memory_order_relaxed);
     if (n0 >= N_) return false;
-    finish(n0, std::min(N_, n0 + take));
+    finish(n0, std::min(N_, n0 + chunk_));
     return true;
   }
 
@@ -185,35 +188,19 @@ class MatmulJob::Impl {
   static uint64_t pack(int64_t front, int64_t back) {
     return static_cast<uint64_t>(back) << 32 | static_cast<uint64_t>(front);
   }
-  // Half of what is left of the share (at least min_units_), from its front: [u0, u1).
-  bool take_front(Share& s, int64_t& u0, int64_t& u1) {
+  // Half of what is left of share `index` (mod the shares; at least min_units_), from its front or
+  // its back: [u0, u1). False when the share is used up.
+  bool take(int index, bool from_back, int64_t& u0, int64_t& u1) {
+    Share& s = shares_[static_cast<unsigned>(index) % static_cast<unsigned>(n_shares_)];
     uint64_t v = s.span.load(std::memory_order_relaxed);
     for (;;) {
       const auto front = static_cast<int64_t>(v & 0xffffffffu), back = static_cast<int64_t>(v >> 32);
       if (front >= back) return false;
-      const int64_t take = std::min(back - front, std::max(min_units_, (back - front) / 2));
-      if (s.span.compare_exchange_weak(v, pack(front + take, back), std::memory_order_relaxed)) {
-        u0 = front, u1 = front + take;
+      const int64_t n = std::min(back - front, std::max(min_units_, (back - front) / 2));
+      u0 = from_back ? back - n : front, u1 = u0 + n;
+      if (s.span.compare_exchange_weak(v, from_back ? pack(front, u0) : pack(u1, back), std::memory_order_relaxed))
         return true;
-      }
     }
-  }
-  // The same from the back of another thread's share (the next ones after `thread` first).
-  bool take_back(int thread, int64_t& u0, int64_t& u1) {
-    for (int k = 1; k <= n_shares_; ++k) {
-      Share& s = shares_[(static_cast<unsigned>(thread) + static_cast<unsigned>(k)) % static_cast<unsigned>(n_shares_)];
-      uint64_t v = s.span.load(std::memory_order_relaxed);
-      for (;;) {
-        const auto front = static_cast<int64_t>(v & 0xffffffffu), back = static_cast<int64_t>(v >> 32);
-        if (front >= back) break;
-        const int64_t take = std::min(back - front, std::max(min_units_, (back - front) / 2));
-        if (s.span.compare_exchange_weak(v, pack(front, back - take), std::memory_order_relaxed)) {
-          u0 = back - take, u1 = back;
-          return true;
-        }
-      }
-    }
-    return false;
   }
   // Rows [n0, n1): the product, bias and epilogue.
   void finish(int64_t n0, int64_t n1) {
@@ -238,7 +225,6 @@ class MatmulJob::Impl {
         for (int64_t n = n0; n < n1; ++n) y_[i * N_ + n] += bias_[n];
   }
 
-
   const float* x_;
   int64_t m_;
   WeightMatrix w_;
@@ -252,9 +238,7 @@ class MatmulJob::Impl {
   FloatGemm fg_ = nullptr;
   const uint8_t* xq_ = nullptr;
   size_t stride_ = 0;
-  int64_t round_up(int64_t rows) const { return (rows + granule_ - 1) / granule_ * granule_; }
-
-  int64_t chunk_ = 8, granule_ = 1;
+  int64_t chunk_ = 8, granule_ = 1;  // prefill: rows per chunk (whole granules), and the granule
   std::atomic<int64_t> next_{0};  // prefill: the next row to hand out
   std::unique_ptr<Share[]> shares_;  // decode: one per thread
   int n_shares_ = 1;
