@@ -212,9 +212,7 @@ void check_seqs(std::span<const AttentionSeq> seqs, int64_t head_dim) {
       fail("attention: KV rows in blocks of ", s.kv_block_rows, " (0 or a power of two)");
   }
 }
-}  // namespace
 
-namespace {
 // Heads per work item. A decode step (one new row per sequence) is bound by reading the cache, and
 // its rows stream fastest read whole, one after another: a group of half the heads reads half of
 // every row, a pattern the hardware prefetchers follow at about 60% of the speed. So decode steps

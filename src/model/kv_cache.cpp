@@ -35,8 +35,7 @@ KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
 
 void KvCache::prepare(int64_t end) {
   if (end <= committed_) return;
-  const int64_t blocks_reserved = (capacity_ + block_rows() - 1) >> block_shift_;
-  const int64_t blocks = std::min(blocks_reserved, (end + kCommitAhead + block_rows() - 1) >> block_shift_);
+  const int64_t blocks = std::min(blocks_reserved(), (end + kCommitAhead + block_rows() - 1) >> block_shift_);
   const size_t block_bytes = static_cast<size_t>(n_layer_ << block_shift_) * row_bytes_;  // all layers' rows
   const size_t from = static_cast<size_t>(committed_ >> block_shift_) * block_bytes;
   const size_t to = static_cast<size_t>(blocks) * block_bytes;

@@ -38,10 +38,7 @@ class KvCache {
   // Bytes of the K and V rows of one position over all layers, and of the whole reservation (the
   // capacity rounded up to whole blocks).
   size_t bytes_per_position() const { return 2 * static_cast<size_t>(n_layer_) * row_bytes_; }
-  size_t bytes_reserved() const {
-    const int64_t blocks = (capacity_ + block_rows() - 1) >> block_shift_;
-    return bytes_per_position() * static_cast<size_t>(blocks << block_shift_);
-  }
+  size_t bytes_reserved() const { return bytes_per_position() * static_cast<size_t>(blocks_reserved() << block_shift_); }
 
   // Row (layer, pos) of K / V, elements of type(). Within a block of block_rows() positions the rows
   // of a layer are n_embd() elements apart; from a block to the next, block_stride() elements.
@@ -76,6 +73,7 @@ class KvCache {
 
  private:
   friend class Model;  // advances size() after a successful forward
+  int64_t blocks_reserved() const { return (capacity_ + block_rows() - 1) >> block_shift_; }
   size_t offset(int64_t layer, int64_t pos) const {
     const int64_t block = pos >> block_shift_, row = pos & (block_rows() - 1);
     return (static_cast<size_t>((block * n_layer_ + layer) << block_shift_) + static_cast<size_t>(row)) * row_bytes_;

@@ -1,8 +1,8 @@
 // FileWriter: writes a new file (a converted model, a benchmark model) safely and in a layout the
 // page cache maps well.
 // - Safely: bytes go to a temporary beside the target ("PATH.tmp.PID"), which commit() flushes,
-//   syncs to disk and renames into place; a writer destroyed without commit() (an exception, a full disk) removes it,
-//   so a failed write never leaves a truncated file under the final name.
+//   syncs to disk and renames into place; a writer destroyed without commit() (an exception, a full
+//   disk) removes it, so a failed write never leaves a truncated file under the final name.
 // - Well mapped: bytes leave in whole 8 MiB pieces at 8 MiB-aligned offsets. On kernels whose page
 //   cache keeps large folios (ext4 on Linux 6.x), such writes leave the file cached in 2 MiB folios,
 //   which MappedFile's mapping (MADV_HUGEPAGE) then maps with 2 MiB pages: weights streamed every
