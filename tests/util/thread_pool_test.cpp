@@ -1,5 +1,5 @@
 // ThreadPool: thread-count clamping, run() reaching every thread once per call, and parallel_for
-// covering [0, n) exactly once in contiguous pieces (a single item on the calling thread).
+// covering [0, n) exactly once in contiguous pieces (n = 0 and 1 included).
 #include "util/thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -49,14 +49,6 @@ TEST(ThreadPool, ParallelForCoversTheRangeOnce) {
       EXPECT_LE(calls.load(), std::min<int64_t>(n, threads));
     }
   }
-}
-
-// One item runs on the calling thread (the others are not woken for it).
-TEST(ThreadPool, SingleItemRunsOnTheCaller) {
-  ThreadPool pool(3);
-  std::thread::id ran_on;
-  pool.parallel_for(1, [&](int64_t, int64_t) { ran_on = std::this_thread::get_id(); });
-  EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
 TEST(ThreadPool, SplitRangeIsContiguousAndBalanced) {
