@@ -60,10 +60,11 @@ class KvCache {
   void load_v(int64_t layer, int64_t pos, float* out) const;
 
   // Called (by Model) before positions up to `end` are written: commits the pages of the rows up to
-  // `end` plus kCommitAhead positions (whole blocks), if not done yet. A page fault costs 1-12 us
-  // per 4 KiB page and 0.1-7 ms per 2 MiB page on the development VM (more when its host backs the
-  // memory for the first time); taken one row at a time they landed inside decode steps, in
-  // batches they land every kCommitAhead positions (and mostly in prefill).
+  // `end` plus kCommitAhead positions (whole blocks), if not done yet (best effort: see
+  // commit_pages). A page fault costs 4-12 us per 4 KiB page and 0.1-0.2 ms per 2 MiB page on the
+  // development VM (1-36 ms when its host backs the memory for the first time); taken one row at a
+  // time they landed inside decode steps, in batches they land every kCommitAhead positions (and
+  // mostly in prefill).
   void prepare(int64_t end);
   static constexpr int64_t kCommitAhead = 64;
 
