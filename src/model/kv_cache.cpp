@@ -25,8 +25,8 @@ KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
   row_bytes_ = row_bytes(type, n_embd_);
   if (capacity_ <= 0 || capacity_ > config.n_ctx)
     fail("KV cache capacity ", capacity_, " is outside 1..", config.n_ctx, " (the context length)");
-  constexpr size_t kBlockBytes = size_t{64} << 10;
-  constexpr int kMaxBlockShift = 6;  // 64 positions
+  constexpr size_t kBlockBytes = size_t{512} << 10;
+  constexpr int kMaxBlockShift = 7;  // 128 positions
   while (block_shift_ < kMaxBlockShift && (row_bytes_ << block_shift_) < kBlockBytes) ++block_shift_;
   const size_t n = bytes_reserved() / 2;
   k_ = allocate_huge_pages(n);  // pages are committed as positions are written

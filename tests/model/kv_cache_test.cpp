@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "kernels/attention.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "kv_f16_tolerance.h"
@@ -14,6 +16,7 @@
 #include "util/error.h"
 #include "util/half.h"
 #include "util/huge_pages.h"
+#include "util/thread_pool.h"
 
 namespace moss {
 namespace {
@@ -55,9 +58,9 @@ TEST(KvCache, TypesSizesAndRoundTrip) {
   EXPECT_EQ(f16.type(), DType::F16);
   EXPECT_EQ(f32.bytes_per_position(), 2u * 2 * 8 * 4);  // K and V, 2 layers, 8 floats
   EXPECT_EQ(f16.bytes_per_position(), 2u * 2 * 8 * 2);
-  // Rows of 8 halves: blocks of 64 positions (the most), so 10 positions reserve one block.
-  EXPECT_EQ(f16.block_rows(), 64);
-  EXPECT_EQ(f16.bytes_reserved(), 64 * f16.bytes_per_position());
+  // Rows of 8 halves: blocks of 128 positions (the most), so 10 positions reserve one block.
+  EXPECT_EQ(f16.block_rows(), 128);
+  EXPECT_EQ(f16.bytes_reserved(), 128 * f16.bytes_per_position());
   EXPECT_THROW(KvCache(c, 10, DType::Q8_0), Error);
   EXPECT_THROW(KvCache(c, 10, DType::BF16), Error);
 
@@ -76,15 +79,15 @@ TEST(KvCache, TypesSizesAndRoundTrip) {
   }
 }
 
-// Blocks hold 64 KiB or more of a layer's rows (at most 64 positions), a power of two.
-TEST(KvCache, BlockRowsFillSixtyFourKiB) {
+// Blocks hold 512 KiB or more of a layer's rows (at most 128 positions), a power of two.
+TEST(KvCache, BlockRowsFillHalfAMebibyte) {
   MossConfig c;
   c.n_layer = 16, c.n_embd = 2048, c.n_head = 16, c.head_dim = 128, c.n_ctx = 2048;  // the 1.24B shape
-  EXPECT_EQ(KvCache(c, 0, DType::F16).block_rows(), 16);  // rows of 4 KiB
-  EXPECT_EQ(KvCache(c, 0, DType::F32).block_rows(), 8);   // 8 KiB
-  EXPECT_EQ(KvCache(c, 0, DType::Q8_0).block_rows(), 32);  // 2176 bytes: 31 would do, 32 is the power of two
+  EXPECT_EQ(KvCache(c, 0, DType::F16).block_rows(), 128);  // rows of 4 KiB
+  EXPECT_EQ(KvCache(c, 0, DType::F32).block_rows(), 64);   // 8 KiB
+  EXPECT_EQ(KvCache(c, 0, DType::Q8_0).block_rows(), 128);  // 2176 bytes: 241 would do, 128 is the most
   c.n_embd = 6144, c.n_head = 24, c.head_dim = 256;  // MOSS-003
-  EXPECT_EQ(KvCache(c, 0, DType::F16).block_rows(), 8);  // 12 KiB rows: 96 KiB
+  EXPECT_EQ(KvCache(c, 0, DType::F16).block_rows(), 64);  // 12 KiB rows: 768 KiB
   EXPECT_EQ(KvCache(c, 0, DType::F16).bytes_reserved(), 2048 * KvCache(c, 0, DType::F16).bytes_per_position());
 }
 
@@ -92,12 +95,12 @@ TEST(KvCache, BlockRowsFillSixtyFourKiB) {
 // rows stored with distinct values all read back, and the addresses follow the documented layout
 // (consecutive within a block, block_stride() elements from one block to the next).
 TEST(KvCache, BlockedLayoutKeepsEveryRowApart) {
-  MossConfig c = small_config();  // E = 8, 2 layers: blocks of 64 positions
+  MossConfig c = small_config();  // E = 8, 2 layers: blocks of 128 positions
   c.n_ctx = 200;
   for (DType t : {DType::F32, DType::F16}) {
     KvCache cache(c, 150, t);
     const int64_t E = c.n_embd, B = cache.block_rows();
-    ASSERT_EQ(B, 64);
+    ASSERT_EQ(B, 128);
     // Distinct per (layer, position, element, K or V) and exact in half: at most 11 significant bits.
     auto value = [](int64_t l, int64_t p, int64_t i, bool key) { return float((l * 160 + p + i * 0.25) * (key ? 1 : -1)); };
     std::vector<float> k(E), v(E), got(E);
@@ -121,24 +124,68 @@ TEST(KvCache, BlockedLayoutKeepsEveryRowApart) {
   }
 }
 
-// A short cache commits about what it holds plus KvCache::kCommitAhead positions, although its
-// buffers ask for huge pages: the first positions of all layers lie in the first blocks (1 MiB of K
-// rows per 16 positions for the 1.24B shape in f16), so 10 positions prepared as the model does
-// commit 80 positions of K, 5 MiB in 2 MiB pages (laid out [layer][pos], every layer's area took its
-// own huge page: 32 MiB for K). prepare() commits them before any store, and storing those rows
-// then commits nothing more. (Resident bytes rather than fault counts: under ASan every store
-// also faults in shadow memory.)
+// Attention reads a cache of several blocks, the last one partial, as the model passes it (the
+// first row of the layer, block_rows(), block_stride()): the same bits as the scalar reference over
+// the rows loaded back into one contiguous f32 array (an f16 cache gives exactly the result of f32
+// rows holding the half-rounded values, kernels/attention.h). A decode step (one new row, the
+// whole-cache pass) and a prefill chunk whose rows straddle a block boundary; 16 heads of 128 take
+// the decode kernels of the 1.24B model.
+TEST(KvCache, AttentionReadsEveryBlockAsTheModelPassesIt) {
+  for (int64_t n_head : {2, 16}) {
+    MossConfig c;
+    c.n_layer = 2, c.n_head = n_head, c.head_dim = 128, c.n_embd = n_head * 128, c.n_ctx = 400;
+    const int64_t E = c.n_embd, S = 300;
+    for (DType t : {DType::F32, DType::F16}) {
+      KvCache cache(c, S, t);
+      // 300 positions: 3 blocks of 128 (5 of 64 for f32 rows of 8 KiB), the last partial; the prefill
+      // rows 120..139 straddle position 128.
+      ASSERT_TRUE(cache.block_rows() == 128 || (t == DType::F32 && cache.block_rows() == 64));
+      std::vector<float> k(E), v(E), q(static_cast<size_t>(20 * 3 * E));
+      uint32_t seed = 12345;
+      auto next = [&] { return (static_cast<float>((seed = seed * 1664525u + 1013904223u) >> 8) / 16777216.0f) - 0.5f; };
+      for (int64_t p = 0; p < S; ++p)
+        for (int64_t l = 0; l < c.n_layer; ++l) {
+          for (int64_t i = 0; i < E; ++i) k[i] = next(), v[i] = next();
+          cache.store(l, p, k.data(), v.data());
+        }
+      for (float& x : q) x = 2.0f * next();
+      ThreadPool pool(2);
+      for (int64_t l = 0; l < c.n_layer; ++l) {
+        std::vector<float> kf(static_cast<size_t>(S * E)), vf(kf.size());
+        for (int64_t p = 0; p < S; ++p) cache.load_k(l, p, kf.data() + p * E), cache.load_v(l, p, vf.data() + p * E);
+        for (auto [P, T] : {std::pair<int64_t, int64_t>{S - 1, 1}, {120, 20}}) {
+          std::vector<float> got(static_cast<size_t>(T * E)), want(got.size());
+          const AttentionSeq blocked{q.data(), 3 * E, cache.k(l, 0), cache.v(l, 0), E, got.data(), E, P, T, t,
+                                     cache.block_rows(), cache.block_stride()};
+          const AttentionSeq flat{q.data(), 3 * E, kf.data(), vf.data(), E, want.data(), E, P, T, DType::F32};
+          attention(std::span<const AttentionSeq>(&blocked, 1), c.n_head, c.head_dim, pool);
+          attention_reference(std::span<const AttentionSeq>(&flat, 1), c.n_head, c.head_dim);
+          for (size_t i = 0; i < got.size(); ++i)
+            ASSERT_EQ(got[i], want[i]) << dtype_name(t) << " heads " << n_head << " layer " << l << " P " << P << " i " << i;
+        }
+      }
+    }
+  }
+}
+
+// A short cache commits about what it holds plus KvCache::kCommitAhead positions (whole blocks),
+// although its buffers ask for huge pages: the first positions of all layers lie in the first block
+// (8 MiB of K rows per 128 positions for the 1.24B shape in f16), so 10 positions prepared as the
+// model does commit 128 positions of K, 8 MiB in 2 MiB pages (laid out [layer][pos], every layer's
+// area took its own huge page: 32 MiB for K). prepare() commits them before any store, and storing
+// those rows then commits nothing more. (Resident bytes rather than fault counts: under ASan every
+// store also faults in shadow memory.)
 TEST(KvCache, ShortCacheCommitsWhatItHoldsAndPrepareCommitsAhead) {
   MossConfig c;
   c.n_layer = 16, c.n_embd = 2048, c.n_head = 16, c.head_dim = 128, c.n_ctx = 2048;  // the 1.24B shape
   KvCache cache(c, 0, DType::F16);
-  ASSERT_EQ(cache.block_rows(), 16);
+  ASSERT_EQ(cache.block_rows(), 128);
   const auto* k0 = static_cast<const uint8_t*>(cache.k(0, 0));
   auto resident = [&] { return resident_pages(k0, k0 + cache.bytes_reserved() / 2).resident_bytes; };
   EXPECT_EQ(resident(), 0u);
-  const int64_t n = 10, ahead = n + KvCache::kCommitAhead;  // 74: within the 5 blocks committed
+  const int64_t n = 10, ahead = n + KvCache::kCommitAhead;  // 74: within the block committed
   cache.prepare(n);
-  const size_t committed = size_t{80} * 16 * 4096;  // 80 positions x 16 layers x 4 KiB = 5 MiB
+  const size_t committed = size_t{128} * 16 * 4096;  // 128 positions x 16 layers x 4 KiB = 8 MiB
   const size_t after_prepare = resident();
   EXPECT_GE(after_prepare, committed);
   EXPECT_LE(after_prepare, committed + (size_t{2} << 20));
@@ -148,8 +195,8 @@ TEST(KvCache, ShortCacheCommitsWhatItHoldsAndPrepareCommitsAhead) {
   EXPECT_EQ(resident(), after_prepare);
   cache.prepare(ahead);  // committed already: nothing more
   EXPECT_EQ(resident(), after_prepare);
-  cache.prepare(81);  // past the 80 committed: up to 81 + 64, whole blocks: 160 positions, 10 MiB of K
-  EXPECT_GE(resident(), size_t{160} * 16 * 4096);
+  cache.prepare(129);  // past the 128 committed: up to 129 + 64, whole blocks: 256 positions, 16 MiB of K
+  EXPECT_GE(resident(), size_t{256} * 16 * 4096);
 }
 
 TEST(KvCache, ModelMakesCachesOfItsType) {
