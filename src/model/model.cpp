@@ -240,10 +240,21 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
     });
   }
 
-  matmul(a.att.data(), N, layer.out, nullptr, a.attn_out.data(), *pool_);
-
-  // The rest of the MLP on the same h (fc_in's chunks came out through gelu_new already).
-  matmul(a.up.data(), N, layer.down, layer.down_b.data(), a.ff.data(), *pool_);
+  // attn_out and the rest of the MLP (fc_in's chunks came out through gelu_new already) are
+  // independent: one parallel region, each thread going on to fc_out when attn_out has no rows left,
+  // so the pool waits once instead of twice and each thread's stream runs on from one matrix into
+  // the next. Measured (1.24B q4_0 decode, 2 threads, blocks of 8 tokens alternating inside a run):
+  // paired efficiency +0.6 to +1.4% at 69-71 GB/s in 4 of 5 runs, -0.5% in one; +1.2% at 50.
+  {
+    MatmulJob out(a.att.data(), N, layer.out, nullptr, a.attn_out.data(), *pool_, a.out_xq);
+    MatmulJob down(a.up.data(), N, layer.down, layer.down_b.data(), a.ff.data(), *pool_, a.down_xq);
+    pool_->run([&](int index, int) {
+      while (out.run_next_chunk(index)) {
+      }
+      while (down.run_next_chunk(index)) {
+      }
+    });
+  }
 
   // x = (attn_out + ff) + residual, in that order (spec 1.6 step 3.14).
   for (int64_t i = 0; i < N * E; ++i)
