@@ -53,6 +53,9 @@ TEST_F(BenchCli, JsonIsTheLastLineWithTheRequiredKeys) {
     EXPECT_GT(j[k].get<double>(), 0.0) << k;
   }
   EXPECT_EQ(j["threads"].get<int>(), 2);
+  // Prefill is timed three times; the median lies between the slowest and the fastest run.
+  EXPECT_LE(j["prefill_tok_s_min"].get<double>(), j["prefill_tok_s"].get<double>());
+  EXPECT_LE(j["prefill_tok_s"].get<double>(), j["prefill_tok_s_max"].get<double>());
   // KV cache: the CLI default f16; bytes read per decode step = 2 bytes x K and V x layers x E x
   // the average attended positions (step i of -n attends to -p + i + 1).
   ASSERT_TRUE(j.contains("kv_type"));
