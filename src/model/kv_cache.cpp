@@ -27,7 +27,7 @@ KvCache::KvCache(const MossConfig& config, int64_t capacity, DType type)
     fail("KV cache capacity ", capacity_, " is outside 1..", config.n_ctx, " (the context length)");
   constexpr size_t kBlockBytes = size_t{512} << 10;
   constexpr int kMaxBlockShift = 7;  // 128 positions
-  while (block_shift_ < kMaxBlockShift && (row_bytes_ << block_shift_) < kBlockBytes) ++block_shift_;
+  while (block_shift_ < kMaxBlockShift && (row_bytes_ << (block_shift_ + 1)) <= kBlockBytes) ++block_shift_;
   const size_t n = bytes_reserved() / 2;
   k_ = allocate_huge_pages(n);  // pages are committed as positions are written
   v_ = allocate_huge_pages(n);

@@ -46,13 +46,15 @@ class KvCache {
   void* v(int64_t layer, int64_t pos) { return v_.get() + offset(layer, pos); }
   const void* k(int64_t layer, int64_t pos) const { return k_.get() + offset(layer, pos); }
   const void* v(int64_t layer, int64_t pos) const { return v_.get() + offset(layer, pos); }
-  // B, a power of two: the fewest positions whose rows of one layer fill 512 KiB, at most 128. A
+  // B, a power of two: the most positions whose rows of one layer fit in 512 KiB (at least 1, at
+  // most 128). A
   // decode step reads a layer's rows block by block, one core, beside a matmul streaming weights on
   // the others; every block boundary restarts the hardware's stream: with runs of 64 KiB the
   // attention of the 1.24B model read 20 GB/s from memory, with 256 KiB 21-25, with 512 KiB 24-27
   // (each layer contiguous: 25.5-27.7; bench/README.md). The unused part of the last block, one
-  // block of every layer at most (8 MiB for K and 8 for V of the 1.24B model in f16), is what is
-  // committed beyond the rows held.
+  // block of every layer at most (8 MiB for K and 8 for V of the 1.24B model in f16, 13 + 13 for
+  // MOSS-16B), is what is committed beyond the rows held; the bound on the block's bytes keeps that
+  // small for wide rows.
   int64_t block_rows() const { return int64_t{1} << block_shift_; }
   int64_t block_stride() const { return n_layer_ * block_rows() * n_embd_; }
 

@@ -79,15 +79,15 @@ TEST(KvCache, TypesSizesAndRoundTrip) {
   }
 }
 
-// Blocks hold 512 KiB or more of a layer's rows (at most 128 positions), a power of two.
-TEST(KvCache, BlockRowsFillHalfAMebibyte) {
+// Blocks hold as many of a layer's rows as fit in 512 KiB, a power of two of them (at most 128).
+TEST(KvCache, BlockRowsFitInHalfAMebibyte) {
   MossConfig c;
   c.n_layer = 16, c.n_embd = 2048, c.n_head = 16, c.head_dim = 128, c.n_ctx = 2048;  // the 1.24B shape
   EXPECT_EQ(KvCache(c, 0, DType::F16).block_rows(), 128);  // rows of 4 KiB
   EXPECT_EQ(KvCache(c, 0, DType::F32).block_rows(), 64);   // 8 KiB
-  EXPECT_EQ(KvCache(c, 0, DType::Q8_0).block_rows(), 128);  // 2176 bytes: 241 would do, 128 is the most
+  EXPECT_EQ(KvCache(c, 0, DType::Q8_0).block_rows(), 128);  // 2176 bytes: 240 would fit, 128 is the most
   c.n_embd = 6144, c.n_head = 24, c.head_dim = 256;  // MOSS-003
-  EXPECT_EQ(KvCache(c, 0, DType::F16).block_rows(), 64);  // 12 KiB rows: 768 KiB
+  EXPECT_EQ(KvCache(c, 0, DType::F16).block_rows(), 32);  // 12 KiB rows: 384 KiB (64 would be 768)
   EXPECT_EQ(KvCache(c, 0, DType::F16).bytes_reserved(), 2048 * KvCache(c, 0, DType::F16).bytes_per_position());
 }
 
