@@ -41,6 +41,12 @@ struct GgufTensorInfo {
   uint64_t offset;  // from the start of the data section
 };
 
+// The bytes a tensor of `nbytes` takes in the data section: padded to a multiple of `alignment`, so
+// that the next tensor's offset (the running sum, in tensor-info order) is aligned. Both writers use it.
+inline uint64_t gguf_padded_size(uint64_t nbytes, uint64_t alignment) {
+  return (nbytes + alignment - 1) / alignment * alignment;
+}
+
 // The bytes of a GGUF v3 header: magic, version, counts, the metadata, the tensor infos, then zeros up
 // to a multiple of `alignment` (where the data section starts). Both writers (write_gguf and the
 // random benchmark models) use it.

@@ -165,7 +165,7 @@ void write_gguf(const std::string& path, const ModelFile& model, const WeightTyp
       fail("tensor ", t.name, ": no conversion from ", dtype_name(t.dtype), " to ", dtype_name(out));
     const uint64_t nbytes = static_cast<uint64_t>(t.rows()) * row_bytes(out, cols);
     plans.push_back({&t, out, nbytes, offset});
-    offset += (nbytes + alignment - 1) / alignment * alignment;
+    offset += gguf_padded_size(nbytes, alignment);
     any_quantized |= dtype_traits(out).quantized;
     if (is_weight_matrix(t)) weight_bytes[out] += nbytes;
   }

@@ -163,7 +163,7 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
     const uint64_t nb = row_bytes(t, shape.back()) * static_cast<uint64_t>(shape.size() == 2 ? shape[0] : 1);
     ts.push_back({name, std::move(shape), t, off});
     nbytes.push_back(nb);
-    off += (nb + kMossWriteAlignment - 1) / kMossWriteAlignment * kMossWriteAlignment;
+    off += gguf_padded_size(nb, kMossWriteAlignment);
   };
   const int64_t E = s.n_embd, F = s.n_inner, V = s.vocab;
   add("token_embd.weight", {V, E}, wt);
@@ -217,7 +217,7 @@ void write_random_model(const std::string& path, const RandomModelShape& s, DTyp
     }
     out.write(buf.data(), buf.size());
     out.pad_to(kMossWriteAlignment);
-    if (progress) progress(t.offset + (nbytes[i] + kMossWriteAlignment - 1) / kMossWriteAlignment * kMossWriteAlignment, off);
+    if (progress) progress(t.offset + gguf_padded_size(nbytes[i], kMossWriteAlignment), off);
   }
   out.commit();
 }
