@@ -1,7 +1,7 @@
 // The KV cache of one sequence: keys (rotary applied) and values of every layer and cached position.
 // Rows (E = n_head * head_dim elements, head h at h*D) are laid out in blocks of B positions,
-// [block][layer][B rows][E] for K and for V: a layer's rows are contiguous within a block (a block
-// holds 512 KiB or more of them, so attention streams them), and the first positions of all layers
+// [block][layer][B rows][E] for K and for V: a layer's rows are contiguous within a block (up to
+// 512 KiB of them, so attention streams them), and the first positions of all layers
 // lie together, so a short cache commits about what it holds even in 2 MiB pages (see
 // block_rows()). The element type is float32 (the default: bit-exact with the reference), IEEE half
 // (DType::F16: half the memory and half the bytes attention reads per step; values are rounded to
@@ -47,14 +47,13 @@ class KvCache {
   const void* k(int64_t layer, int64_t pos) const { return k_.get() + offset(layer, pos); }
   const void* v(int64_t layer, int64_t pos) const { return v_.get() + offset(layer, pos); }
   // B, a power of two: the most positions whose rows of one layer fit in 512 KiB (at least 1, at
-  // most 128). A
-  // decode step reads a layer's rows block by block, one core, beside a matmul streaming weights on
-  // the others; every block boundary restarts the hardware's stream: with runs of 64 KiB the
-  // attention of the 1.24B model read 20 GB/s from memory, with 256 KiB 21-25, with 512 KiB 24-27
-  // (each layer contiguous: 25.5-27.7; bench/README.md). The unused part of the last block, one
-  // block of every layer at most (8 MiB for K and 8 for V of the 1.24B model in f16, 13 + 13 for
-  // MOSS-16B), is what is committed beyond the rows held; the bound on the block's bytes keeps that
-  // small for wide rows.
+  // most 128). A decode step reads a layer's rows block by block, one core, beside a matmul
+  // streaming weights on the others, and every block boundary restarts the hardware's stream: with
+  // runs of 64 KiB the attention of the 1.24B model read 20 GB/s from memory, with 256 KiB 21-25,
+  // with 512 KiB 24-27 (each layer contiguous: 25.5-27.7; bench/README.md). The unused part of the
+  // last block, one block of every layer at most (8 MiB for K and 8 for V of the 1.24B model in f16,
+  // 13 + 13 for MOSS-16B), is what is committed beyond the rows held; the bound on the block's
+  // bytes keeps that small for wide rows.
   int64_t block_rows() const { return int64_t{1} << block_shift_; }
   int64_t block_stride() const { return n_layer_ * block_rows() * n_embd_; }
 
