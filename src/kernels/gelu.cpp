@@ -13,7 +13,6 @@
 
 #include "kernels/exp_double.h"
 #include "util/multiversion.h"
-#include "util/thread_pool.h"
 
 // (-Wpsabi for the 512-bit vector helpers is silenced in kernels/exp_double.h.)
 
@@ -70,8 +69,5 @@ MOSS_MULTIVERSION void gelu_new_range(float* x, int64_t b, int64_t e) {
   for (; i < e; ++i) x[i] = gelu_new(x[i]);
 }
 
-void gelu_new(float* x, int64_t n, ThreadPool& pool) {
-  pool.parallel_for(n, [x](int64_t b, int64_t e) { gelu_new_range(x, b, e); });
-}
 
 }  // namespace moss

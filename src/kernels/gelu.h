@@ -6,13 +6,8 @@
 
 namespace moss {
 
-class ThreadPool;
-
 // The formula for one value: the scalar reference.
 float gelu_new(float x);
-
-// In place over n values, split across the pool's threads.
-void gelu_new(float* x, int64_t n, ThreadPool& pool);
 
 // In place over x[begin, end), on the calling thread. Every value gets the scalar formula's bits
 // however the range is cut (the 8-wide path computes it lane by lane), so pieces may be done apart.
