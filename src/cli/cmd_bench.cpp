@@ -268,6 +268,7 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe
   j["kv_bytes_per_token"] =
       static_cast<double>(cache.bytes_per_position()) * (o.prompt + (o.gen + 1) / 2.0);
   j["prefill_tok_per_cpu_s"] = kPrefillRuns * o.prompt / (c1 - c0);
+  j["prefill_runs"] = kPrefillRuns;
   j["prefill_tok_s_min"] = o.prompt / prefill_s.back();
   j["prefill_tok_s_max"] = o.prompt / prefill_s.front();
   j["decode_tok_per_cpu_s"] = o.gen / (c2 - c1);
@@ -364,9 +365,10 @@ int run_bench(const BenchOptions& o) {
   j["gen"] = o.gen;
   j["load_average"] = load_before;
   std::printf("%s  threads %d  isa %s\n", j["mode"].get<std::string>().c_str(), pool->size(), isa_name(active_isa()));
-  if (j.contains("prefill_tok_s_min"))
-    std::printf("  prefill  %8.1f tok/s  (%d tokens; median of 3 runs, %.1f-%.1f)\n", j["prefill_tok_s"].get<double>(),
-                o.prompt, j["prefill_tok_s_min"].get<double>(), j["prefill_tok_s_max"].get<double>());
+  if (j.contains("prefill_runs"))
+    std::printf("  prefill  %8.1f tok/s  (%d tokens; median of %d runs, %.1f-%.1f)\n", j["prefill_tok_s"].get<double>(),
+                o.prompt, j["prefill_runs"].get<int>(), j["prefill_tok_s_min"].get<double>(),
+                j["prefill_tok_s_max"].get<double>());
   else
     std::printf("  prefill  %8.1f tok/s  (%d tokens)\n", j["prefill_tok_s"].get<double>(), o.prompt);
   std::printf("  decode   %8.2f tok/s  (%d tokens)\n", j["decode_tok_s"].get<double>(), o.gen);

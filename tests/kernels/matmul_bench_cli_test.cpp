@@ -54,6 +54,7 @@ TEST_F(BenchCli, JsonIsTheLastLineWithTheRequiredKeys) {
   }
   EXPECT_EQ(j["threads"].get<int>(), 2);
   // Prefill is timed three times; the median lies between the slowest and the fastest run.
+  EXPECT_EQ(j["prefill_runs"].get<int>(), 3);
   EXPECT_LE(j["prefill_tok_s_min"].get<double>(), j["prefill_tok_s"].get<double>());
   EXPECT_LE(j["prefill_tok_s"].get<double>(), j["prefill_tok_s_max"].get<double>());
   // KV cache: the CLI default f16; bytes read per decode step = 2 bytes x K and V x layers x E x
