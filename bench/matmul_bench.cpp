@@ -64,13 +64,14 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
 
 int register_all() {
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::F16})
-    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+    for (Isa isa : kAllIsas)
       for (bool panels : {false, true})
         for (int64_t m : {1, 2, 4, 8, 128})
           for (int threads : {1, 2}) {
             if (isa == Isa::Scalar && m > 1) continue;
-            // the model's layout where the table has panel kernels: q4_0 on AVX2 and AVX-512, q8_0 on AVX-512
-            if (panels && !((t == DType::Q4_0 && isa != Isa::Scalar) || (t == DType::Q8_0 && isa == Isa::Avx512))) continue;
+            // the model's layout where the table has panel kernels: q4_0 beyond scalar, q8_0 with VNNI
+            const bool vnni = isa == Isa::Avx512 || isa == Isa::Avx2Vnni;
+            if (panels && !((t == DType::Q4_0 && isa != Isa::Scalar) || (t == DType::Q8_0 && vnni))) continue;
             // fc_in of the 1.24B shape: 8192 x 2048
             const std::string name = std::string(dtype_name(t)) + (panels ? "-panels/" : "/") + isa_name(isa) + "/m" +
                                      std::to_string(m) + "/t" + std::to_string(threads);

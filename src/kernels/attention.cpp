@@ -164,6 +164,7 @@ const AttentionKernels& attention_kernels(Isa isa) {
     case Isa::Avx512:
       return attention_kernels_avx512();
     case Isa::Avx2:
+    case Isa::Avx2Vnni:  // attention has no integer dot products: the AVX2 kernels
       return attention_kernels_avx2();
     default:
       return attention_kernels_scalar();

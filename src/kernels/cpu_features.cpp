@@ -33,6 +33,8 @@ CpuFeatures probe() {
   if (!ymm_os) return CpuFeatures{};
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
   f.avx2 = b & (1u << 5);
+  unsigned a1, b1, c1, d1;
+  if (a >= 1 && __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) f.avxvnni = a1 & (1u << 4);
   if (zmm_os) {
     f.avx512f = b & (1u << 16);
     f.avx512dq = b & (1u << 17);
@@ -59,6 +61,8 @@ const char* isa_name(Isa isa) {
       return "scalar";
     case Isa::Avx2:
       return "avx2";
+    case Isa::Avx2Vnni:
+      return "avx2vnni";
     case Isa::Avx512:
       return "avx512";
   }
@@ -73,6 +77,8 @@ bool isa_supported(Isa isa) {
       return true;
     case Isa::Avx2:
       return avx2;
+    case Isa::Avx2Vnni:
+      return avx2 && f.avxvnni;
     case Isa::Avx512:
       return avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
   }
@@ -80,23 +86,27 @@ bool isa_supported(Isa isa) {
 }
 
 Isa best_isa() {
-  static const Isa best = isa_supported(Isa::Avx512) ? Isa::Avx512 : isa_supported(Isa::Avx2) ? Isa::Avx2 : Isa::Scalar;
+  static const Isa best = [] {
+    for (Isa i : {Isa::Avx512, Isa::Avx2Vnni, Isa::Avx2})
+      if (isa_supported(i)) return i;
+    return Isa::Scalar;
+  }();
   return best;
 }
 
-// MOSS_ISA=scalar|avx2|avx512 in the environment forces a level (for tests and benchmarks); an
+// MOSS_ISA=scalar|avx2|avx2vnni|avx512 in the environment forces a level (for tests and benchmarks); an
 // unknown or unsupported value is ignored with a warning rather than failing every matmul.
 Isa env_or_best_isa() {
   static const Isa isa = [] {
     const char* e = std::getenv("MOSS_ISA");
     if (!e || !*e) return best_isa();
-    for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+    for (Isa i : kAllIsas)
       if (std::strcmp(e, isa_name(i)) == 0) {
         if (isa_supported(i)) return i;
         std::fprintf(stderr, "moss: MOSS_ISA=%s is not supported by this CPU; using %s\n", e, isa_name(best_isa()));
         return best_isa();
       }
-    std::fprintf(stderr, "moss: unknown MOSS_ISA=%s (scalar, avx2, avx512); using %s\n", e, isa_name(best_isa()));
+    std::fprintf(stderr, "moss: unknown MOSS_ISA=%s (scalar, avx2, avx2vnni, avx512); using %s\n", e, isa_name(best_isa()));
     return best_isa();
   }();
   return isa;
@@ -113,9 +123,9 @@ void force_isa(Isa isa) {
 }
 
 Isa isa_from_name(const char* name) {
-  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+  for (Isa i : kAllIsas)
     if (std::strcmp(name, isa_name(i)) == 0) return i;
-  fail("unknown instruction set '", name, "' (known: scalar, avx2, avx512)");
+  fail("unknown instruction set '", name, "' (known: scalar, avx2, avx2vnni, avx512)");
 }
 
 }  // namespace moss

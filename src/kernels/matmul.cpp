@@ -59,6 +59,8 @@ const MatmulKernels& matmul_kernels(Isa isa) {
   switch (isa) {
     case Isa::Avx512:
       return matmul_kernels_avx512();
+    case Isa::Avx2Vnni:
+      return matmul_kernels_avxvnni();
     case Isa::Avx2:
       return matmul_kernels_avx2();
     default:

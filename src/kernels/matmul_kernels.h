@@ -39,7 +39,7 @@ struct MatmulKernels {
   QuantGemm q8_0, q4_0, q4_k;
   FloatGemm f32, f16, bf16;
   // q4_0 / q8_0 weights in 16-row panels (weight_panels.h); w is the panel matrix, n0 and n1
-  // multiples of 16. The AVX-512 table has both, the AVX2 table q4_0 only, the scalar table none
+  // multiples of 16. The AVX-512 and AVX-VNNI tables have both, the AVX2 table q4_0 only, the scalar table none
   // (nullptr: such matrices are not repacked).
   QuantGemm q4_0_panels = nullptr, q8_0_panels = nullptr;
   // Optional: quantize_act writing only what the panel kernels read (nullptr: quantize_act).
@@ -59,9 +59,15 @@ void gemm512_q8_0_panels(const uint8_t* act, size_t stride, int64_t m, const uin
 // The AVX2 table's (matmul_panels_avx2.cpp).
 void gemm256_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                          int64_t n1, float* y, int64_t ldy);
+// The AVX-VNNI table's (matmul_panels_avxvnni.cpp): the AVX-512 panel kernels' bits.
+void gemm256vnni_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                             int64_t n1, float* y, int64_t ldy);
+void gemm256vnni_q8_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                             int64_t n1, float* y, int64_t ldy);
 
 const MatmulKernels& matmul_kernels_scalar();
 const MatmulKernels& matmul_kernels_avx2();
+const MatmulKernels& matmul_kernels_avxvnni();
 const MatmulKernels& matmul_kernels_avx512();
 // The table for `isa`; throws moss::Error if the CPU lacks it.
 const MatmulKernels& matmul_kernels(Isa isa);

@@ -1,7 +1,7 @@
-// Shared body of the AVX2 and AVX-512 kernel tables, included (inside an anonymous namespace) by
-// matmul_avx2.cpp and matmul_avx512.cpp after they define
+// Shared body of the AVX2, AVX-VNNI and AVX-512 kernel tables, included (inside an anonymous
+// namespace) by matmul_avx2.cpp, matmul_avxvnni.cpp and matmul_avx512.cpp after they define
 //   __m256i dot_u8_i8(__m256i u, __m256i s): eight int32 partial sums of u8 x i8 products
-// (maddubs + madd on AVX2, one vpdpbusd with AVX-512 VNNI). Each file is compiled for its ISA, so
+// (maddubs + madd on AVX2, one vpdpbusd with AVX-VNNI or AVX-512 VNNI). Each file is compiled for its ISA, so
 // this code must stay out of any shared (non-anonymous) namespace to avoid ODR mixing.
 //
 // GEMM shape: tiles of MX = 4 activation rows (kept in L1) against every weight row of the chunk

@@ -64,7 +64,7 @@ std::vector<std::vector<float>> reference_outputs(const std::vector<AttentionSeq
 void expect_on_every_isa_and_thread_count(const std::vector<AttentionSeq>& seqs, int64_t H, int64_t D,
                                           const std::vector<std::vector<float>>& want, bool as_job = false) {
   const Isa saved = active_isa();
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : kAllIsas) {
     if (!isa_supported(isa)) continue;
     force_isa(isa);
     for (int threads : {1, 2, 3}) {
@@ -185,7 +185,7 @@ TEST(AttentionF16, ConversionsMatchPortableOnEveryIsa) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> ex(-30.0f, 17.0f);
   for (int i = 0; i < 4000; ++i) f.push_back((rng() & 1 ? -1.0f : 1.0f) * std::exp2(ex(rng)));
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : kAllIsas) {
     if (!isa_supported(isa)) continue;
     const AttentionKernels& hk = attention_kernels(isa);
     std::vector<float> got(all_h.size());

@@ -74,7 +74,8 @@ const Case kCases[] = {
 // 8-lane reduction and the offset term), so they differ by at most 2 * (nb + 8) * u * T.
 // Plain types: two f32 dot products of K terms in different orders: 2 * (K + 8) * u * sum |x||w|.
 TEST(Matmul, SimdTablesMatchScalar) {
-  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : kAllIsas) {
+    if (isa == Isa::Scalar) continue;
     if (!isa_supported(isa)) {
       std::printf("skipping %s: not supported by this CPU\n", isa_name(isa));
       continue;
@@ -103,6 +104,19 @@ TEST(Matmul, SimdTablesMatchScalar) {
         }
       }
     }
+  }
+}
+
+// The AVX-VNNI table's row kernels are the AVX2 table's with each u8 x i8 dot product in one vpdpbusd
+// (the same exact integers; AVX2's vpmaddubsw operands never saturate): the same bits, every type.
+TEST(Matmul, AvxVnniTableGivesTheAvx2Bits) {
+  if (!isa_supported(Isa::Avx2Vnni)) GTEST_SKIP() << "no AVX-VNNI on this CPU";
+  for (const Case& c : kCases) {
+    const Data d = make(c, 19);
+    const auto want = run_table(matmul_kernels(Isa::Avx2), c, d);
+    const auto got = run_table(matmul_kernels(Isa::Avx2Vnni), c, d);
+    for (size_t j = 0; j < got.size(); ++j)
+      ASSERT_EQ(f32_to_bits(got[j]), f32_to_bits(want[j])) << dtype_name(c.type) << " m=" << c.m << " at " << j;
   }
 }
 
@@ -275,7 +289,7 @@ TEST(Matmul, BadShapesAreErrors) {
 }
 
 TEST(Matmul, ForcingAnUnsupportedIsaIsAnError) {
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : kAllIsas) {
     if (isa_supported(isa)) {
       force_isa(isa);
       EXPECT_EQ(active_isa(), isa);

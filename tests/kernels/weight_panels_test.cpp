@@ -14,6 +14,7 @@
 #include "util/aligned_buffer.h"
 #include "support/test_util.h"
 #include "util/error.h"
+#include "util/half.h"
 #include "util/thread_pool.h"
 
 namespace moss {
@@ -49,7 +50,11 @@ const Case kPanelCases[] = {
     {DType::Q8_0, 11, 32, 128}, {DType::Q8_0, 16, 16, 256, 32},
 };
 
-bool any_panel_kernels() { return panel_gemm(Isa::Avx512, DType::Q4_0) || panel_gemm(Isa::Avx2, DType::Q4_0); }
+bool any_panel_kernels() {
+  for (Isa isa : kAllIsas)
+    if (panel_gemm(isa, DType::Q4_0)) return true;
+  return false;
+}
 
 TEST(WeightPanels, RepackingIsLossless) {
   ThreadPool pool(2);
@@ -74,13 +79,13 @@ TEST(WeightPanels, RepackingIsLossless) {
 }
 
 // Same exact integer block sums as the scalar table, combined with f32 products and sums: the bound
-// of Matmul.SimdTablesMatchScalar, 2 * (nb + 8) * u * T. Every table with panel kernels (AVX-512:
-// q4_0 and q8_0, AVX2: q4_0), on this CPU.
+// of Matmul.SimdTablesMatchScalar, 2 * (nb + 8) * u * T. Every table with panel kernels (AVX-512 and
+// AVX-VNNI: q4_0 and q8_0, AVX2: q4_0), on this CPU.
 TEST(WeightPanels, KernelsMatchScalarTable) {
   if (!any_panel_kernels()) GTEST_SKIP() << "no panel kernels on this CPU";
   ThreadPool pool(1);
   int tested = 0;
-  for (Isa isa : {Isa::Avx2, Isa::Avx512})
+  for (Isa isa : kAllIsas)
     for (const Case& c : kPanelCases) {
       if (!panel_gemm(isa, c.type)) continue;
       ++tested;
@@ -133,6 +138,22 @@ TEST(WeightPanels, DispatchIsExactAndRowIndependent) {
         ASSERT_EQ(0, std::memcmp(one.data(), got.data() + i * c.n, one.size() * sizeof(float))) << "row " << i;
       }
     }
+  }
+}
+
+// The AVX-VNNI panel kernels perform the AVX-512 ones' operations on the same values (the exact
+// integer block sums, then convert, multiply and FMA in block order per output), so the outputs are
+// equal bit for bit, for both types and every tile height.
+TEST(WeightPanels, AvxVnniKernelsGiveTheAvx512Bits) {
+  if (!isa_supported(Isa::Avx2Vnni) || !isa_supported(Isa::Avx512)) GTEST_SKIP() << "needs AVX-VNNI and AVX-512";
+  ThreadPool pool(1);
+  for (const Case& c : kPanelCases) {
+    const Data d = make(c, 17);
+    const PanelCopy p = repack_panels(d.wm, pool);
+    const auto want = run_panels(Isa::Avx512, c, d, p);
+    const auto got = run_panels(Isa::Avx2Vnni, c, d, p);
+    for (size_t j = 0; j < got.size(); ++j)
+      ASSERT_EQ(f32_to_bits(got[j]), f32_to_bits(want[j])) << dtype_name(c.type) << " m=" << c.m << " at " << j;
   }
 }
 
