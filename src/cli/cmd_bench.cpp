@@ -423,7 +423,7 @@ const CommandRegistration kRegister{
                      "shared/data/gpt2-bpe beside the checkout if present and the shape has room)");
       sub.add_option("--seed", o->seed, "--make-model: random seed of the weights (default 1)");
       add_kv_type_option(sub, o->kv_type);
-      sub.add_option("--isa", o->isa, "force kernels: scalar, avx2 or avx512 (default: best for this CPU)");
+      sub.add_option("--isa", o->isa, "force kernels: scalar, avx2, avx2vnni or avx512 (default: best for this CPU)");
       return std::function<int()>([o] { return run_bench(*o); });
     }};
 

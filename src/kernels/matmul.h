@@ -2,7 +2,7 @@
 // model: y[m, n] = sum_k x[m, k] * W[n, k] + bias[n]. W is row-major with N rows of K elements
 // (a PyTorch Linear weight as stored), x and y are float32 row-major. m = 1 is the decode GEMV,
 // m > 1 the prefill GEMM. Each weight type has a scalar reference and SIMD paths chosen at run time
-// (kernels/cpu_features.h; MOSS_ISA=scalar|avx2|avx512 forces one).
+// (kernels/cpu_features.h; MOSS_ISA=scalar|avx2|avx2vnni|avx512 forces one).
 //
 // Numerics: f32 / f16 / bf16 weights multiply the f32 activations exactly as stored (f32 FMA, sums in
 // a different order than matmul_reference: |diff| <= 2 (K + 8) u sum|x||w|, u = 2^-24).

@@ -1,6 +1,6 @@
 // q4_0 and q8_0 weights repacked in panels of 16 rows: the layout of the panel kernels
-// (matmul_panels_avx512.cpp: q4_0 and q8_0 with AVX-512 VNNI; matmul_panels_avx2.cpp: q4_0 with
-// AVX2), made once at model load.
+// (matmul_panels_avx512.cpp: q4_0 and q8_0 with AVX-512 VNNI; matmul_panels_avxvnni.cpp: q4_0 and
+// q8_0 with AVX-VNNI; matmul_panels_avx2.cpp: q4_0 with AVX2), made once at model load.
 //
 // Why: a stored row keeps each 32-element block's fp16 scale beside its quants, so a kernel reading
 // row by row must finish every block of every (activation row, weight row) pair with its own scales:
@@ -51,7 +51,7 @@ inline constexpr PanelGeometry kPanelQ4_0{16}, kPanelQ8_0{32};
 bool panels_fit(const WeightMatrix& w);
 
 // Whether matmul() runs w faster repacked: it fits, it is stored as rows, the active kernel table has
-// panel kernels for its type (AVX-512: q4_0, q8_0; AVX2: q4_0), and the environment does not say
+// panel kernels for its type (AVX-512 and AVX-VNNI: q4_0, q8_0; AVX2: q4_0), and the environment does not say
 // MOSS_REPACK=0.
 bool panels_pay(const WeightMatrix& w);
 
