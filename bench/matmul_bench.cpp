@@ -42,7 +42,7 @@ void BM_matmul(benchmark::State& st, DType type, Isa isa, int64_t N, int64_t K, 
   for (auto& v : x) v = g(rng) * 50;
   ThreadPool pool(threads);
   WeightMatrix wm{w.data(), type, N, K};
-  PanelCopy packed;  // 16-row panels, as the model repacks q4_0 / q8_0 at load
+  PanelCopy packed;  // 16-row panels, as the model repacks q4_0 / q8_0 / q4_k at load
   if (panels) {
     if (!panels_pay(wm)) {
       st.SkipWithError("no panel kernels for this type on this CPU");
@@ -69,9 +69,11 @@ int register_all() {
         for (int64_t m : {1, 2, 4, 8, 128})
           for (int threads : {1, 2}) {
             if (isa == Isa::Scalar && m > 1) continue;
-            // the model's layout where the table has panel kernels: q4_0 beyond scalar, q8_0 with VNNI
+            // the model's layout where the table has panel kernels: q4_0 and q4_k beyond scalar, q8_0
+            // with VNNI
             const bool vnni = isa == Isa::Avx512 || isa == Isa::Avx2Vnni;
-            if (panels && !((t == DType::Q4_0 && isa != Isa::Scalar) || (t == DType::Q8_0 && vnni))) continue;
+            const bool has_panels = t == DType::Q8_0 ? vnni : (t == DType::Q4_0 || t == DType::Q4_K) && isa != Isa::Scalar;
+            if (panels && !has_panels) continue;
             // fc_in of the 1.24B shape: 8192 x 2048
             const std::string name = std::string(dtype_name(t)) + (panels ? "-panels/" : "/") + isa_name(isa) + "/m" +
                                      std::to_string(m) + "/t" + std::to_string(threads);

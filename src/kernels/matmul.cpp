@@ -47,7 +47,7 @@ void check(const WeightMatrix& w, int64_t m) {
   row_bytes(w.dtype, w.cols);  // throws when K is not a multiple of the block size
   if (!w.data && w.rows > 0 && w.cols > 0) fail("matmul: weight matrix without data");
   if (panels(w) && !panels_fit(w))
-    fail("matmul: a panel matrix needs q4_0 or q8_0 weights, rows % 16 == 0 and K % 64 == 0, not ", dtype_name(w.dtype),
+    fail("matmul: a panel matrix needs q4_0 or q8_0 weights with K % 64 == 0, or q4_k, and rows % 16 == 0, not ", dtype_name(w.dtype),
          " ", w.rows, " x ", w.cols);
 }
 
@@ -116,7 +116,7 @@ class MatmulJob::Impl {
           qg_ = panels(w) ? kt.q4_0_panels : kt.q4_0;
           break;
         case DType::Q4_K:
-          qg_ = kt.q4_k;
+          qg_ = panels(w) ? kt.q4_k_panels : kt.q4_k;
           break;
         case DType::F32:
           fg_ = kt.f32;

@@ -23,6 +23,7 @@ namespace {
 const MatmulKernels kTableAvx2 = [] {
   MatmulKernels t = kTable;
   t.q4_0_panels = gemm256_q4_0_panels;  // matmul_panels_avx2.cpp
+  t.q4_k_panels = gemm256_q4_k_panels;
   return t;
 }();
 }  // namespace

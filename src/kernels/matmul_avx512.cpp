@@ -567,7 +567,8 @@ const MatmulKernels kTable512{act_bytes512,
                               gemm512_float<Load16BF16>,
                               gemm512_q4_0_panels,
                               gemm512_q8_0_panels,
-                              quantize_act_panels512};
+                              quantize_act_panels512,
+                              gemm512_q4_k_panels};
 
 }  // namespace
 bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K) {

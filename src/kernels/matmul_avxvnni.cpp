@@ -24,6 +24,7 @@ const MatmulKernels kTableAvxVnni = [] {
   MatmulKernels t = kTable;
   t.q4_0_panels = gemm256vnni_q4_0_panels;
   t.q8_0_panels = gemm256vnni_q8_0_panels;
+  t.q4_k_panels = gemm256vnni_q4_k_panels;
   return t;
 }();
 }  // namespace

@@ -44,6 +44,8 @@ struct MatmulKernels {
   QuantGemm q4_0_panels = nullptr, q8_0_panels = nullptr;
   // Optional: quantize_act writing only what the panel kernels read (nullptr: quantize_act).
   void (*quantize_act_panels)(const float* x, uint8_t* row, int64_t K) = nullptr;
+  // q4_k weights in panels (weight_panels.h), K a multiple of 256: the AVX-512, AVX-VNNI and AVX2 tables.
+  QuantGemm q4_k_panels = nullptr;
 };
 
 // Whether the AVX-512 table's q4_0 GEMM uses its whole-cache-line kernels for a weight matrix at w
@@ -56,13 +58,19 @@ void gemm512_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uin
                          int64_t n1, float* y, int64_t ldy);
 void gemm512_q8_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                          int64_t n1, float* y, int64_t ldy);
+void gemm512_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy);
 // The AVX2 table's (matmul_panels_avx2.cpp).
 void gemm256_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy);
+void gemm256_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                          int64_t n1, float* y, int64_t ldy);
 // The AVX-VNNI table's (matmul_panels_avxvnni.cpp): the AVX-512 panel kernels' bits.
 void gemm256vnni_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                              int64_t n1, float* y, int64_t ldy);
 void gemm256vnni_q8_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                             int64_t n1, float* y, int64_t ldy);
+void gemm256vnni_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                              int64_t n1, float* y, int64_t ldy);
 
 const MatmulKernels& matmul_kernels_scalar();

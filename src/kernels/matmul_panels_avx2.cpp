@@ -72,7 +72,24 @@ void panel_rows(const BlockQ8A* x, int64_t nb, const uint8_t* w, int64_t n0, int
     panel_tile<MX>(x, nb, w + panel_bytes * static_cast<size_t>(n / kPanelRows), y + n, ldy);
 }
 
+// q4_k (matmul_panels_q4_k_256.h): a sub-block's dot product with vpmaddubsw as for q4_0 above (the
+// 8 pair sums of nibbles 0..15 times int8 add up in 16 bits without saturating), then vpmaddwd.
+struct Avx2Dot {
+  static __m256i sum(const __m256i (&wv)[8], const int8_t* x) {
+    __m256i s16 = _mm256_maddubs_epi16(wv[0], broadcast4(x));
+    for (int k = 1; k < 8; ++k) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(wv[k], broadcast4(x + 4 * k)));
+    return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+  }
+};
+#include "kernels/matmul_panels_q4_k_256.h"
+
 }  // namespace
+
+void gemm256_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy) {
+  (void)stride;
+  gemm256_q4_k_panels_impl<Avx2Dot>(act, m, w, K, n0, n1, y, ldy);
+}
 
 void gemm256_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                          int64_t n1, float* y, int64_t ldy) {

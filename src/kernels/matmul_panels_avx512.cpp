@@ -108,7 +108,112 @@ void gemm_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w,
   }
 }
 
+// ---- q4_k (layout: weight_panels.h, PanelQ4KGeometry) ----
+
+// Byte k (0..3) of each 32-bit lane, zero-extended (k is a constant once the callers are unrolled).
+inline __m512i lane_byte(__m512i v, int k) {
+  const __m512i ff = _mm512_set1_epi32(0xFF);
+  switch (k) {
+    case 0: return _mm512_and_si512(v, ff);
+    case 1: return _mm512_and_si512(_mm512_srli_epi32(v, 8), ff);
+    case 2: return _mm512_and_si512(_mm512_srli_epi32(v, 16), ff);
+    default: return _mm512_srli_epi32(v, 24);
+  }
+}
+
+// d * scale and dmin * min of the unit's 8 sub-blocks for its 16 rows (get_scale_min_k4 in every
+// lane; both products are exact in f32: an 11-bit significand times a 6-bit integer).
+inline void q4_k_scales(const uint8_t* unit, __m512 (&scale)[8], __m512 (&mins)[8]) {
+  using G = PanelQ4KGeometry;
+  const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + G::kD)));
+  const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + G::kDmin)));
+  const __m512i s0 = _mm512_loadu_si512(unit + G::kScales), s1 = _mm512_loadu_si512(unit + G::kScales + 64),
+                s2 = _mm512_loadu_si512(unit + G::kScales + 128);
+  const __m512i m63 = _mm512_set1_epi32(63), m15 = _mm512_set1_epi32(15);
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {  // scale bytes j, j + 4, j + 8
+    const __m512i b0 = lane_byte(s0, j), b1 = lane_byte(s1, j), b2 = lane_byte(s2, j);
+    const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(b2, m15), _mm512_slli_epi32(_mm512_srli_epi32(b0, 6), 4));
+    const __m512i mn_hi = _mm512_or_si512(_mm512_srli_epi32(b2, 4), _mm512_slli_epi32(_mm512_srli_epi32(b1, 6), 4));
+    scale[j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(b0, m63)));
+    mins[j] = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_and_si512(b1, m63)));
+    scale[j + 4] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc_hi));
+    mins[j + 4] = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(mn_hi));
+  }
+}
+
+// MX activation rows x one q4_k panel: per sub-block the exact integer sum s of nibble x q (8
+// vpdpbusd from 0), then acc += s * ((d * scale) * d_x) and corr += (dmin * min) * (d_x * sum(q)),
+// each product and sum rounded on its own (no FMA), over the sub-blocks in order, y = acc - corr:
+// the scalar table's operations in its order, one output per lane, so the same bits
+// (WeightPanels.Q4KKernelsGiveTheScalarTableBits). That makes a repacked q4_k model compute what
+// the scalar path computes, bit for bit: q4_k's activation sums and mins cancel, and a last-bit
+// difference elsewhere can flip the int8 rounding of a later activation (~1e-3 of the logits).
+template <int MX>
+void panel_tile_q4_k(const uint8_t* act, size_t stride, const ActLayout512& L, const uint8_t* panel, float* y,
+                     int64_t ldy) {
+  using G = PanelQ4KGeometry;
+  __m512 acc[MX], corr[MX];
+  for (int r = 0; r < MX; ++r) acc[r] = corr[r] = _mm512_setzero_ps();
+  for (int64_t sb = 0; sb < L.nb / 8; ++sb) {
+    const uint8_t* unit = panel + G::kUnit * static_cast<size_t>(sb);
+    for (size_t l = 0; l < G::kQuants / 64; ++l)
+      _mm_prefetch(reinterpret_cast<const char*>(unit) + 64 * l + kWeightPrefetch, _MM_HINT_T0);
+    __m512 scale[8], mins[8];
+    q4_k_scales(unit, scale, mins);
+    for (int j = 0; j < 8; ++j) {
+      const uint8_t* q = unit + G::kQuants + G::kSubBlock * static_cast<size_t>(j);
+      for (size_t l = 0; l < G::kSubBlock / 64; ++l)
+        _mm_prefetch(reinterpret_cast<const char*>(q) + 64 * l + kWeightPrefetch, _MM_HINT_T0);
+      __m512i wv[8];
+      PanelQ4_0::load(q, wv);
+      const int64_t b = 8 * sb + j;
+      for (int r = 0; r < MX; ++r) {
+        const uint8_t* xr = act + static_cast<size_t>(r) * stride;
+        const uint8_t* xq = xr + L.xs_off + 32 * static_cast<size_t>(b);
+        ActBlockTerms terms;
+        std::memcpy(&terms, xr + L.bd_off + 8 * static_cast<size_t>(b), sizeof terms);
+        __m512i s = _mm512_setzero_si512();
+        for (int k = 0; k < 8; ++k) s = _mm512_dpbusd_epi32(s, wv[k], _mm512_set1_epi32(load4(xq + 4 * k)));
+        // Separate multiplies and adds, in the scalar table's order: its bits (see the comment above).
+        const __m512 t = _mm512_mul_ps(scale[j], _mm512_set1_ps(terms.d));
+        acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(_mm512_cvtepi32_ps(s), t));
+        const float ds = terms.d * static_cast<float>(-terms.c8 / 8);  // d_x * sum(q), as the other tables have it
+        corr[r] = _mm512_add_ps(corr[r], _mm512_mul_ps(mins[j], _mm512_set1_ps(ds)));
+      }
+    }
+  }
+  for (int r = 0; r < MX; ++r) _mm512_storeu_ps(y + r * ldy, _mm512_sub_ps(acc[r], corr[r]));
+}
+
+template <int MX>
+void panel_rows_q4_k(const uint8_t* act, size_t stride, const ActLayout512& L, const uint8_t* w, int64_t n0, int64_t n1,
+                     float* y, int64_t ldy) {
+  const size_t panel_bytes = PanelQ4KGeometry::kUnit * static_cast<size_t>(L.nb / 8);
+  for (int64_t n = n0; n < n1; n += kPanelRows)
+    panel_tile_q4_k<MX>(act, stride, L, w + panel_bytes * static_cast<size_t>(n / kPanelRows), y + n, ldy);
+}
+
 }  // namespace
+
+void gemm512_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy) {
+  const ActLayout512 L(K);
+  for (int64_t i = 0; i < m; i += 8) {
+    const uint8_t* a = act + static_cast<size_t>(i) * stride;
+    float* yi = y + i * ldy;
+    switch (m - i >= 8 ? 8 : m - i) {
+      case 8: panel_rows_q4_k<8>(a, stride, L, w, n0, n1, yi, ldy); break;
+      case 7: panel_rows_q4_k<7>(a, stride, L, w, n0, n1, yi, ldy); break;
+      case 6: panel_rows_q4_k<6>(a, stride, L, w, n0, n1, yi, ldy); break;
+      case 5: panel_rows_q4_k<5>(a, stride, L, w, n0, n1, yi, ldy); break;
+      case 4: panel_rows_q4_k<4>(a, stride, L, w, n0, n1, yi, ldy); break;
+      case 3: panel_rows_q4_k<3>(a, stride, L, w, n0, n1, yi, ldy); break;
+      case 2: panel_rows_q4_k<2>(a, stride, L, w, n0, n1, yi, ldy); break;
+      default: panel_rows_q4_k<1>(a, stride, L, w, n0, n1, yi, ldy); break;
+    }
+  }
+}
 
 void gemm512_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                          int64_t n1, float* y, int64_t ldy) {

@@ -169,7 +169,23 @@ void gemm_panels(const uint8_t* act, int64_t m, const uint8_t* w, int64_t K, int
   }
 }
 
+// q4_k (matmul_panels_q4_k_256.h): a sub-block's dot product in 8 vpdpbusd from 0.
+struct VnniDot {
+  static __m256i sum(const __m256i (&wv)[8], const int8_t* x) {
+    __m256i s = _mm256_setzero_si256();
+    for (int k = 0; k < 8; ++k) s = _mm256_dpbusd_avx_epi32(s, wv[k], broadcast4(x + 4 * k));
+    return s;
+  }
+};
+#include "kernels/matmul_panels_q4_k_256.h"
+
 }  // namespace
+
+void gemm256vnni_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                             int64_t n1, float* y, int64_t ldy) {
+  (void)stride;
+  gemm256_q4_k_panels_impl<VnniDot>(act, m, w, K, n0, n1, y, ldy);
+}
 
 void gemm256vnni_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
                              int64_t n1, float* y, int64_t ldy) {

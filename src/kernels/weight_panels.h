@@ -19,6 +19,14 @@
 //         elements 4k+16..4k+19), 576-byte units;
 //   q8_0: V = 8 vectors of the 32 int8 quants stored as q + 128 (unsigned, for vpdpbusd; the kernel
 //         takes 128 * sum(x) off), 1088-byte units.
+// q4_k: one 2304-byte unit per super-block of 256 elements (16 x 144 bytes, 36 cache lines):
+//   [16 x fp16 d][16 x fp16 dmin]                  64 bytes
+//   [3 x 64-byte vectors: bytes 4v..4v+3 of row i's 12 packed 6-bit scales and mins at 4i]
+//   [8 sub-blocks x 4 vectors x 64 bytes]           the 32 nibbles of sub-block j of row i as q4_0's
+//                                                   16 bytes (low: elements 4k..4k+3, high: 16+4k..)
+// so the kernels unpack each row's scales and mins in its own 32-bit lane, 16 rows at once, and
+// multiply sub-blocks like q4_0 blocks (the stored q4_k interleaves sub-blocks 2c and 2c+1 in the
+// low and high nibbles of the same 32 bytes).
 // A panel takes exactly the bytes of its 16 rows, so a repacked matrix has the size of the original,
 // and units of whole cache lines keep every load on one line when the matrix starts on one.
 #pragma once
@@ -47,11 +55,19 @@ struct PanelGeometry {
 };
 inline constexpr PanelGeometry kPanelQ4_0{16}, kPanelQ8_0{32};
 
-// Whether w (stored rows) has a panel type and shape: q4_0 or q8_0, rows % 16 == 0, K % 64 == 0.
+// The q4_k unit's sections (bytes from the start of a super-block's unit).
+struct PanelQ4KGeometry {
+  static constexpr size_t kD = 0, kDmin = 32, kScales = 64, kQuants = 256;
+  static constexpr size_t kSubBlock = 256;  // 4 vectors per sub-block
+  static constexpr size_t kUnit = 2304;      // 16 rows x 144 bytes
+};
+
+// Whether w (stored rows) has a panel type and shape: q4_0 or q8_0 with K % 64 == 0, or q4_k (K % 256
+// == 0, as every q4_k row), and rows % 16 == 0.
 bool panels_fit(const WeightMatrix& w);
 
 // Whether matmul() runs w faster repacked: it fits, it is stored as rows, the active kernel table has
-// panel kernels for its type (AVX-512 and AVX-VNNI: q4_0, q8_0; AVX2: q4_0), and the environment does not say
+// panel kernels for its type (MatmulKernels::*_panels), and the environment does not say
 // MOSS_REPACK=0.
 bool panels_pay(const WeightMatrix& w);
 

@@ -27,7 +27,7 @@ using namespace moss::test;
 QuantGemm panel_gemm(Isa isa, DType t) {
   if (!isa_supported(isa)) return nullptr;
   const MatmulKernels& kt = matmul_kernels(isa);
-  return t == DType::Q8_0 ? kt.q8_0_panels : kt.q4_0_panels;
+  return t == DType::Q8_0 ? kt.q8_0_panels : t == DType::Q4_K ? kt.q4_k_panels : kt.q4_0_panels;
 }
 
 // A table's panel GEMM over the whole matrix (no bias), like run_table for rows.
@@ -41,13 +41,17 @@ std::vector<float> run_panels(Isa isa, const Case& c, const Data& d, const Panel
   return y;
 }
 
-// Every tile height (1..8 rows, then a second tile), one and several panels, 1 to 32 block pairs.
+// Every tile height (1..8 rows, then a second tile), one and several panels, 1 to 32 block pairs
+// (q4_k: 1 to 8 super-blocks).
 const Case kPanelCases[] = {
     {DType::Q4_0, 1, 16, 64},   {DType::Q4_0, 2, 32, 128},  {DType::Q4_0, 3, 16, 2048},     {DType::Q4_0, 4, 48, 256},
     {DType::Q4_0, 5, 16, 192},  {DType::Q4_0, 7, 32, 64},   {DType::Q4_0, 8, 48, 1024},     {DType::Q4_0, 9, 16, 128},
     {DType::Q4_0, 16, 32, 256}, {DType::Q4_0, 17, 16, 2048, 32},
     {DType::Q8_0, 1, 16, 64},   {DType::Q8_0, 3, 32, 2048}, {DType::Q8_0, 6, 48, 192},      {DType::Q8_0, 8, 16, 1024},
     {DType::Q8_0, 11, 32, 128}, {DType::Q8_0, 16, 16, 256, 32},
+    {DType::Q4_K, 1, 16, 256},  {DType::Q4_K, 2, 32, 512},  {DType::Q4_K, 3, 16, 2048},     {DType::Q4_K, 5, 48, 256},
+    {DType::Q4_K, 4, 16, 256},  {DType::Q4_K, 6, 32, 512},  {DType::Q4_K, 7, 16, 256},      {DType::Q4_K, 8, 16, 768},
+    {DType::Q4_K, 9, 32, 256},  {DType::Q4_K, 13, 16, 1024, 32},
 };
 
 bool any_panel_kernels() {
@@ -141,6 +145,25 @@ TEST(WeightPanels, DispatchIsExactAndRowIndependent) {
   }
 }
 
+// The q4_k panel kernels do the scalar table's operations in its order (matmul_panels_avx512.cpp):
+// equal bits, every table that has them.
+TEST(WeightPanels, Q4KKernelsGiveTheScalarTableBits) {
+  ThreadPool pool(1);
+  int tested = 0;
+  for (Isa isa : kAllIsas)
+    for (const Case& c : kPanelCases) {
+      if (c.type != DType::Q4_K || !panel_gemm(isa, c.type)) continue;
+      ++tested;
+      const Data d = make(c, 23);
+      const PanelCopy p = repack_panels(d.wm, pool);
+      const auto want = run_table(matmul_kernels_scalar(), c, d);
+      const auto got = run_panels(isa, c, d, p);
+      for (size_t j = 0; j < got.size(); ++j)
+        ASSERT_EQ(f32_to_bits(got[j]), f32_to_bits(want[j])) << isa_name(isa) << " m=" << c.m << " at " << j;
+    }
+  if (tested == 0) GTEST_SKIP() << "no q4_k panel kernels on this CPU";
+}
+
 // The AVX-VNNI panel kernels perform the AVX-512 ones' operations on the same values (the exact
 // integer block sums, then convert, multiply and FMA in block order per output), so the outputs are
 // equal bit for bit, for both types and every tile height.
@@ -148,6 +171,7 @@ TEST(WeightPanels, AvxVnniKernelsGiveTheAvx512Bits) {
   if (!isa_supported(Isa::Avx2Vnni) || !isa_supported(Isa::Avx512)) GTEST_SKIP() << "needs AVX-VNNI and AVX-512";
   ThreadPool pool(1);
   for (const Case& c : kPanelCases) {
+    if (!panel_gemm(Isa::Avx2Vnni, c.type) || !panel_gemm(Isa::Avx512, c.type)) continue;
     const Data d = make(c, 17);
     const PanelCopy p = repack_panels(d.wm, pool);
     const auto want = run_panels(Isa::Avx512, c, d, p);
@@ -165,7 +189,9 @@ TEST(WeightPanels, ShapesThatDoNotFitAreErrors) {
   EXPECT_FALSE(panels_fit(WeightMatrix{w.data(), DType::Q4_0, 24, 128}));  // not whole panels
   EXPECT_FALSE(panels_fit(WeightMatrix{w.data(), DType::Q4_0, 32, 96}));   // odd block count
   EXPECT_TRUE(panels_fit(WeightMatrix{w.data(), DType::Q8_0, 32, 128}));
-  EXPECT_FALSE(panels_fit(WeightMatrix{w.data(), DType::Q4_K, 32, 256}));
+  EXPECT_TRUE(panels_fit(WeightMatrix{w.data(), DType::Q4_K, 32, 256}));
+  EXPECT_FALSE(panels_fit(WeightMatrix{w.data(), DType::Q4_K, 24, 256}));  // not whole panels
+  EXPECT_FALSE(panels_fit(WeightMatrix{w.data(), DType::F16, 32, 256}));   // no panel type
   EXPECT_THROW(repack_panels(WeightMatrix{w.data(), DType::Q4_0, 24, 128}, dst.data(), pool), Error);
   const WeightMatrix packed = repack_panels(ok, dst.data(), pool);
   EXPECT_FALSE(panels_pay(packed));                                           // already repacked
