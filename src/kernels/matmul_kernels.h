@@ -39,8 +39,8 @@ struct MatmulKernels {
   QuantGemm q8_0, q4_0, q4_k;
   FloatGemm f32, f16, bf16;
   // q4_0 / q8_0 weights in 16-row panels (weight_panels.h); w is the panel matrix, n0 and n1
-  // multiples of 16. The AVX-512 and AVX-VNNI tables have both, the AVX2 table q4_0 only, the scalar table none
-  // (nullptr: such matrices are not repacked).
+  // multiples of 16. The AVX-512 and AVX-VNNI tables have both, the AVX2 table q4_0 only, the scalar
+  // table none (nullptr: such matrices are not repacked).
   QuantGemm q4_0_panels = nullptr, q8_0_panels = nullptr;
   // Optional: quantize_act writing only what the panel kernels read (nullptr: quantize_act).
   void (*quantize_act_panels)(const float* x, uint8_t* row, int64_t K) = nullptr;

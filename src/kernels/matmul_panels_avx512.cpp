@@ -1,5 +1,5 @@
-// The AVX-512 VNNI GEMMs for q4_0 and q8_0 weights in 16-row panels (layout and rationale:
-// weight_panels.h). Per block of 32 elements and activation row: the row's 32 int8 activations are
+// The AVX-512 VNNI GEMMs for q4_0, q8_0 and q4_k weights in 16-row panels (layout and rationale:
+// weight_panels.h); q4_k is described at its kernel below. For q4_0 and q8_0: Per block of 32 elements and activation row: the row's 32 int8 activations are
 // broadcast 4 bytes at a time against the block's 8 unsigned weight vectors (one lane per weight
 // row: q4_0 nibbles 0..15, q8_0 quants + 128); the 8 vpdpbusd start from the weights' offset times
 // the block's activation sum (q4_0: -8 * sum(q), q8_0: -128 * sum(q), from the activation side) and

@@ -1,6 +1,7 @@
-// q4_0 and q8_0 weights repacked in panels of 16 rows: the layout of the panel kernels
-// (matmul_panels_avx512.cpp: q4_0 and q8_0 with AVX-512 VNNI; matmul_panels_avxvnni.cpp: q4_0 and
-// q8_0 with AVX-VNNI; matmul_panels_avx2.cpp: q4_0 with AVX2), made once at model load.
+// q4_0, q8_0 and q4_k weights repacked in panels of 16 rows: the layout of the panel kernels
+// (matmul_panels_avx512.cpp: all three with AVX-512 VNNI; matmul_panels_avxvnni.cpp: all three with
+// AVX-VNNI; matmul_panels_avx2.cpp: q4_0 and q4_k with AVX2; q4_k's 256-bit body is
+// matmul_panels_q4_k_256.h), made once at model load.
 //
 // Why: a stored row keeps each 32-element block's fp16 scale beside its quants, so a kernel reading
 // row by row must finish every block of every (activation row, weight row) pair with its own scales:

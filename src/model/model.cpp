@@ -87,7 +87,7 @@ Model::Model(ModelFile file, int n_threads, DType kv_type, bool repack)
   if (repack) repack_weights();
 }
 
-// q4_0 and q8_0 matrices go into 16-row panels once, here, where this CPU's kernels are faster on
+// q4_0, q8_0 and q4_k matrices go into 16-row panels once, here, where this CPU's kernels are faster on
 // them (kernels/weight_panels.h: q4_0 batched decode ~1.7x, prefill 1.2-1.5x, single decode no
 // slower). The copy costs a pass over the weights at load and their size in anonymous memory (2 MiB
 // pages); the file's page-cache pages are no longer read, and are marked for the kernel to reclaim
