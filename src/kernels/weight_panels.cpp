@@ -108,7 +108,6 @@ WeightMatrix repack_panels(const WeightMatrix& w, uint8_t* dst, ThreadPool& pool
     pool.parallel_for(w.rows / kPanelRows, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         uint8_t* out = dst + static_cast<size_t>(p) * kPanelRows * rb;
-        std::memset(out, 0, kPanelRows * rb);
         for (int64_t i = 0; i < kPanelRows; ++i) {
           const auto* row = reinterpret_cast<const BlockQ4_K*>(src + static_cast<size_t>(p * kPanelRows + i) * rb);
           for (int64_t b = 0; b < nsb; ++b) {
