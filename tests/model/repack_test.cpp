@@ -88,6 +88,49 @@ TEST_P(ModelRepack, PanelModelMatchesRowModel) {
   }
 }
 
+// The panel kernels give the same bits on every level that has them
+// (WeightPanels.PanelKernelsGiveTheSameBitsOnEveryLevel) and the model's other operations are the
+// same on every instruction set, so a repacked model's logits are the same bits on AVX2, AVX-VNNI
+// and AVX-512: what replicas on different CPUs answer.
+TEST_P(ModelRepack, PanelModelGivesTheSameBitsOnEveryLevel) {
+  const DType t = GetParam();
+  auto has_panels = [&](Isa isa) {
+    if (!isa_supported(isa)) return false;
+    const MatmulKernels& kt = matmul_kernels(isa);
+    return (t == DType::Q8_0 ? kt.q8_0_panels : t == DType::Q4_K ? kt.q4_k_panels : kt.q4_0_panels) != nullptr;
+  };
+  const Isa best = active_isa();
+  if (!has_panels(best)) GTEST_SKIP() << "no " << dtype_name(t) << " panel kernels in the active table";
+  const test::TempDir dir;
+  const std::string file = dir.path(std::string("tiny-") + dtype_name(t) + ".gguf");
+  write_random_model(file, random_model_shape("tiny"), t, 5, "");
+  Model packed(open_model(file), 2, DType::F32, true);
+  ASSERT_GT(packed.repacked_matrices(), 0);
+  const std::vector<int32_t> prompt = {3, 141, 59, 26, 53, 58, 97, 93, 238};
+  auto run = [&](Isa isa) {
+    force_isa(isa);
+    KvCache cache = packed.new_cache(32);
+    auto logits = packed.forward(cache, prompt, true);
+    std::vector<float> all(logits.begin(), logits.end());
+    const int32_t next = 7;
+    auto more = packed.forward(cache, std::span<const int32_t>(&next, 1));
+    all.insert(all.end(), more.begin(), more.end());
+    force_isa(best);
+    return all;
+  };
+  const auto want = run(best);
+  int compared = 0;
+  for (Isa isa : kAllIsas) {
+    if (isa == best || isa == Isa::Scalar || !has_panels(isa)) continue;
+    ++compared;
+    const auto got = run(isa);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(f32_to_bits(got[i]), f32_to_bits(want[i])) << isa_name(isa) << " vs " << isa_name(best) << " logit " << i;
+  }
+  if (compared == 0) GTEST_SKIP() << "one level with " << dtype_name(t) << " panels on this CPU";
+}
+
 INSTANTIATE_TEST_SUITE_P(PanelTypes, ModelRepack, ::testing::Values(DType::Q4_0, DType::Q8_0, DType::Q4_K),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
