@@ -12,6 +12,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_kernels.h"
 #include "kernels/weight_panels.h"
 #include "tensor/convert.h"
 #include "util/thread_pool.h"
@@ -69,11 +70,8 @@ int register_all() {
         for (int64_t m : {1, 2, 4, 8, 128})
           for (int threads : {1, 2}) {
             if (isa == Isa::Scalar && m > 1) continue;
-            // the model's layout where the table has panel kernels: q4_0 and q4_k beyond scalar, q8_0
-            // with VNNI
-            const bool vnni = isa == Isa::Avx512 || isa == Isa::Avx2Vnni;
-            const bool has_panels = t == DType::Q8_0 ? vnni : (t == DType::Q4_0 || t == DType::Q4_K) && isa != Isa::Scalar;
-            if (panels && !has_panels) continue;
+            // the model's layout where this CPU's table for the level has panel kernels for the type
+            if (panels && !(isa_supported(isa) && matmul_kernels(isa).panels_for(t))) continue;
             // fc_in of the 1.24B shape: 8192 x 2048
             const std::string name = std::string(dtype_name(t)) + (panels ? "-panels/" : "/") + isa_name(isa) + "/m" +
                                      std::to_string(m) + "/t" + std::to_string(threads);

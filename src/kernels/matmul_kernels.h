@@ -46,6 +46,16 @@ struct MatmulKernels {
   void (*quantize_act_panels)(const float* x, uint8_t* row, int64_t K) = nullptr;
   // q4_k weights in panels (weight_panels.h), K a multiple of 256: the AVX-512, AVX-VNNI and AVX2 tables.
   QuantGemm q4_k_panels = nullptr;
+
+  // The panel GEMM for weights of type t, or nullptr (no panel type, or none in this table).
+  QuantGemm panels_for(DType t) const {
+    switch (t) {
+      case DType::Q4_0: return q4_0_panels;
+      case DType::Q8_0: return q8_0_panels;
+      case DType::Q4_K: return q4_k_panels;
+      default: return nullptr;
+    }
+  }
 };
 
 // Whether the AVX-512 table's q4_0 GEMM uses its whole-cache-line kernels for a weight matrix at w

@@ -94,7 +94,7 @@ bool panels_pay(const WeightMatrix& w) {
   static const bool disabled = repack_disabled();
   if (disabled || w.layout != WeightLayout::Rows || !panels_fit(w)) return false;
   const MatmulKernels& kt = matmul_kernels(active_isa());
-  return (w.dtype == DType::Q8_0 ? kt.q8_0_panels : w.dtype == DType::Q4_K ? kt.q4_k_panels : kt.q4_0_panels) != nullptr;
+  return kt.panels_for(w.dtype) != nullptr;
 }
 
 WeightMatrix repack_panels(const WeightMatrix& w, uint8_t* dst, ThreadPool& pool) {

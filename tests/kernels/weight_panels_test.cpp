@@ -27,7 +27,7 @@ using namespace moss::test;
 QuantGemm panel_gemm(Isa isa, DType t) {
   if (!isa_supported(isa)) return nullptr;
   const MatmulKernels& kt = matmul_kernels(isa);
-  return t == DType::Q8_0 ? kt.q8_0_panels : t == DType::Q4_K ? kt.q4_k_panels : kt.q4_0_panels;
+  return kt.panels_for(t);
 }
 
 // A table's panel GEMM over the whole matrix (no bias), like run_table for rows.

@@ -34,7 +34,7 @@ class ModelRepack : public ::testing::TestWithParam<DType> {};
 TEST_P(ModelRepack, PanelModelMatchesRowModel) {
   const MatmulKernels& kt = matmul_kernels(active_isa());
   const DType t = GetParam();
-  if ((t == DType::Q8_0 ? kt.q8_0_panels : t == DType::Q4_K ? kt.q4_k_panels : kt.q4_0_panels) == nullptr)
+  if (kt.panels_for(t) == nullptr)
     GTEST_SKIP() << "no " << dtype_name(GetParam()) << " panel kernels in the active table";
   const test::TempDir dir;
   const std::string file = dir.path(std::string("tiny-") + dtype_name(GetParam()) + ".gguf");
@@ -94,11 +94,7 @@ TEST_P(ModelRepack, PanelModelMatchesRowModel) {
 // and AVX-512: what replicas on different CPUs answer.
 TEST_P(ModelRepack, PanelModelGivesTheSameBitsOnEveryLevel) {
   const DType t = GetParam();
-  auto has_panels = [&](Isa isa) {
-    if (!isa_supported(isa)) return false;
-    const MatmulKernels& kt = matmul_kernels(isa);
-    return (t == DType::Q8_0 ? kt.q8_0_panels : t == DType::Q4_K ? kt.q4_k_panels : kt.q4_0_panels) != nullptr;
-  };
+  auto has_panels = [&](Isa isa) { return isa_supported(isa) && matmul_kernels(isa).panels_for(t) != nullptr; };
   const Isa best = active_isa();
   if (!has_panels(best)) GTEST_SKIP() << "no " << dtype_name(t) << " panel kernels in the active table";
   const test::TempDir dir;
