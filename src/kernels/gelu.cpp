@@ -69,5 +69,4 @@ MOSS_MULTIVERSION void gelu_new_range(float* x, int64_t b, int64_t e) {
   for (; i < e; ++i) x[i] = gelu_new(x[i]);
 }
 
-
 }  // namespace moss

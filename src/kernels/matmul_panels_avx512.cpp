@@ -1,9 +1,10 @@
 // The AVX-512 VNNI GEMMs for q4_0, q8_0 and q4_k weights in 16-row panels (layout and rationale:
-// weight_panels.h); q4_k is described at its kernel below. For q4_0 and q8_0: Per block of 32 elements and activation row: the row's 32 int8 activations are
-// broadcast 4 bytes at a time against the block's 8 unsigned weight vectors (one lane per weight
-// row: q4_0 nibbles 0..15, q8_0 quants + 128); the 8 vpdpbusd start from the weights' offset times
-// the block's activation sum (q4_0: -8 * sum(q), q8_0: -128 * sum(q), from the activation side) and
-// give each lane the exact integer dot product of the block. One convert, a multiply by the
+// weight_panels.h); q4_k is described at its kernel below. For q4_0 and q8_0, per block of 32
+// elements and activation row: the row's 32 int8 activations are broadcast 4 bytes at a time
+// against the block's 8 unsigned weight vectors (one lane per weight row: q4_0 nibbles 0..15, q8_0
+// quants + 128); the 8 vpdpbusd start from the weights' offset times the block's activation sum
+// (q4_0: -8 * sum(q), q8_0: -128 * sum(q), from the activation side) and give each lane the exact
+// integer dot product of the block. One convert, a multiply by the
 // activation scale and an FMA with the 16 weight scales then add the block to the 16 outputs. Each
 // output's sum runs over the blocks in order in one lane, so it does not depend on m, the tile or the
 // thread.
@@ -157,7 +158,7 @@ void panel_tile_q4_k(const uint8_t* act, size_t stride, const ActLayout512& L, c
   for (int r = 0; r < MX; ++r) acc[r] = corr[r] = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < L.nb / 8; ++sb) {
     const uint8_t* unit = panel + G::kUnit * static_cast<size_t>(sb);
-    for (size_t l = 0; l < G::kQuants / 64; ++l)
+    for (size_t l = 0; l < G::kQuants / 64; ++l)  // the scales' 4 lines; each sub-block's 4 below
       _mm_prefetch(reinterpret_cast<const char*>(unit) + 64 * l + kWeightPrefetch, _MM_HINT_T0);
     __m512 scale[8], mins[8];
     q4_k_scales(unit, scale, mins);
