@@ -15,7 +15,7 @@ const CpuFeatures& cpu_features();
 
 // Avx2 = AVX2 + FMA + F16C; Avx2Vnni = that + AVX-VNNI (the AVX2 kernels with vpdpbusd, and panel
 // kernels for q8_0 too: the CPUs without AVX-512 that have it); Avx512 = F/BW/VL/DQ + VNNI.
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx2Vnni = 3 };
+enum class Isa { Scalar = 0, Avx2 = 1, Avx2Vnni = 2, Avx512 = 3 };
 // Every level, lowest first (tests and benchmarks go through them all).
 inline constexpr Isa kAllIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx2Vnni, Isa::Avx512};
 
