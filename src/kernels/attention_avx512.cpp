@@ -163,16 +163,22 @@ inline __m512 reduce_lanes16(const __m512 v[16]) {
 }
 
 // The scores of 16 heads of kD elements for one row, divided by the scale: 16 independent chains
-// side by side (a chain's additions wait on each other), their sums reduced together. kD is a
-// constant so that the 32 head offsets are immediates rather than 32 pointers.
+// (one per head), their sums reduced together. The row is read front to back, head after head, and
+// each head's part of the row `kKvRowsAhead` on is prefetched as its head comes up: read that way a
+// row streams from memory as fast as a plain read while the other core streams weights (36-38 vs
+// 30-32 GB/s reading the heads side by side with the whole row prefetched at its start; /tmp
+// experiment, bench/README.md). The bits are the same in either order: each head's chain takes its
+// 16-element pieces in order. kD is a constant so that the head offsets are immediates.
 template <class Row, int kD>
-inline __m512 scores16(const float* q, const uint8_t* row, __m512 vscale) {
+inline __m512 scores16(const float* q, const uint8_t* row, const uint8_t* ahead, __m512 vscale) {
+  constexpr size_t kHeadBytes = static_cast<size_t>(kD / 16) * Row::kBytes16;
   __m512 acc[16];
 #pragma GCC unroll 16
-  for (int h = 0; h < 16; ++h) acc[h] = _mm512_setzero_ps();
-  for (int d = 0; d < kD; d += 16) {
+  for (int h = 0; h < 16; ++h) {
+    if (ahead) prefetch_lines(ahead + h * kHeadBytes, kHeadBytes);
+    acc[h] = _mm512_setzero_ps();
 #pragma GCC unroll 16
-    for (int h = 0; h < 16; ++h) acc[h] = add(acc[h], mul(_mm512_loadu_ps(q + h * kD + d), Row::load(row, h * kD + d)));
+    for (int d = 0; d < kD; d += 16) acc[h] = add(acc[h], mul(_mm512_loadu_ps(q + h * kD + d), Row::load(row, h * kD + d)));
   }
   return _mm512_div_round_ps(reduce_lanes16(acc), vscale, kRound);
 }
@@ -188,14 +194,17 @@ void score_rows_impl(const float* q, const KvRows& rows, int64_t n, int64_t G, i
   const __m512 vscale = _mm512_set1_ps(scale);
   for (int64_t j = 0; j < n; ++j) {
     const uint8_t* row = rows.at(j);
-    if (j + kKvRowsAhead < n) prefetch_lines(rows.at(j + kKvRowsAhead), span);
+    const uint8_t* ahead = j + kKvRowsAhead < n ? rows.at(j + kKvRowsAhead) : nullptr;
     int64_t g = 0;
     // 16 heads at a time for the usual head sizes; the scatter writes their 16 scores.
     for (; scatter && (D == 128 || D == 256) && g + 16 <= G; g += 16) {
-      const __m512 s16 = D == 128 ? scores16<Row, 128>(q + g * D, row + Row::bytes(g * D), vscale)
-                                  : scores16<Row, 256>(q + g * D, row + Row::bytes(g * D), vscale);
+      const size_t at = Row::bytes(g * D);
+      const __m512 s16 = D == 128 ? scores16<Row, 128>(q + g * D, row + at, ahead ? ahead + at : nullptr, vscale)
+                                  : scores16<Row, 256>(q + g * D, row + at, ahead ? ahead + at : nullptr, vscale);
       _mm512_i32scatter_ps(out + g * out_stride + j, head_offsets, s16, 4);
     }
+    // The other heads: their part of the row `kKvRowsAhead` on is prefetched here.
+    if (ahead && g < G) prefetch_lines(ahead + Row::bytes(g * D), span - Row::bytes(g * D));
     for (; g + 4 <= G; g += 4) {  // four heads' chains side by side
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t d = 0; d < D; d += 16)
@@ -211,55 +220,67 @@ void score_rows_impl(const float* q, const KvRows& rows, int64_t n, int64_t G, i
   }
 }
 
-// The rows pass in tiles of kTileRows; within a tile, up to 16 vectors (256 elements) of the heads'
-// output stay in registers while the tile's rows pass, then go back to `out` (L1) for the next
-// chunk. Each output element still takes its rows' products in order 0..n-1, from 0, so the bits
-// are those of one pass over all rows; but the rows are read a tile at a time, all of each row,
-// instead of 512 bytes of every row per pass: one pass read 1/8 of each 4 KiB cache row (f16, 16
-// heads of 128), which the hardware prefetchers follow poorly, and attention read its values at
-// half the speed of its keys. While a tile is computed, the next tile's rows are prefetched.
+// The rows pass one at a time, front to back, each in chunks of 16 vectors (256 elements) of the
+// heads' output: a chunk's outputs come from `out` (L1) into registers, take the row's products and
+// go back. Each output element takes its rows' products in order 0..n-1, from 0. Read row after row
+// like this the rows stream from memory about as fast as a plain read beside the other core's weight
+// stream; tiles of 8 rows passed chunk by chunk (the outputs staying in registers over the tile)
+// read 8 rows' pieces in turn and streamed at ~80% of that (26 vs 32-34 GB/s at the host's peak;
+// /tmp experiment, bench/README.md). While a chunk is computed, the same chunk of the row
+// kValueRowsAhead on is prefetched.
 // Element e belongs to head e / D, whose weight for row j is p[head * p_stride + j].
-constexpr int64_t kTileRows = 8;
-template <class Row>
+constexpr int64_t kValueRowsAhead = 2;
+// kPerHead: vectors per head when known at compile time (8 or 16: one broadcast serves a head's
+// vectors of a chunk), else 0.
+template <class Row, int kPerHead>
 void weigh_rows_impl(const float* p, int64_t p_stride, const KvRows& rows, int64_t n, int64_t G, int64_t D,
                      float* out) {
   constexpr int64_t kChunk = 16;
-  const int64_t vectors = G * D / 16;
-  thread_local std::vector<const float*> weights;  // per vector, its head's weights (no division inside)
-  weights.clear();
-  for (int64_t g = 0; g < G; ++g) weights.insert(weights.end(), static_cast<size_t>(D / 16), p + g * p_stride);
+  const int64_t vectors = G * D / 16, per_head = D / 16;
+  thread_local std::vector<float> w;         // row j's weight per head
+  thread_local std::vector<int32_t> head_of;  // per vector, its head
+  w.resize(static_cast<size_t>(G));
+  head_of.resize(static_cast<size_t>(vectors));
+  for (int64_t v = 0; v < vectors; ++v) head_of[static_cast<size_t>(v)] = static_cast<int32_t>(v / per_head);
   for (int64_t v = 0; v < vectors; ++v) _mm512_storeu_ps(out + v * 16, _mm512_setzero_ps());
-  for (int64_t j0 = 0; j0 < n; j0 += kTileRows) {
-    const int64_t j1 = std::min(n, j0 + kTileRows);
+  for (int64_t j = 0; j < n; ++j) {
+    const uint8_t* row = rows.at(j);
+    const uint8_t* ahead = j + kValueRowsAhead < n ? rows.at(j + kValueRowsAhead) : nullptr;
+    for (int64_t g = 0; g < G; ++g) w[static_cast<size_t>(g)] = p[g * p_stride + j];
     for (int64_t v0 = 0; v0 < vectors; v0 += kChunk) {
       const int64_t c = std::min(kChunk, vectors - v0);
-      const float* const* pw = weights.data() + v0;
-      const size_t span = static_cast<size_t>(c) * Row::kBytes16, first = static_cast<size_t>(v0) * Row::kBytes16;
+      if (ahead) prefetch_lines(ahead + static_cast<size_t>(v0) * Row::kBytes16, static_cast<size_t>(c) * Row::kBytes16);
       float* o = out + v0 * 16;
-      if (c == kChunk) {
+      if (kPerHead > 0 && c == kChunk) {  // whole heads: one broadcast per head of the chunk
+        constexpr int kVectorsPerHead = kPerHead > 0 ? kPerHead : 1;
+        constexpr int kHeads = static_cast<int>(kChunk) / kVectorsPerHead;
+        __m512 wv[kHeads];
+#pragma GCC unroll 2
+        for (int h = 0; h < kHeads; ++h) wv[h] = _mm512_set1_ps(w[static_cast<size_t>(v0 / kVectorsPerHead + h)]);
         __m512 acc[kChunk];
 #pragma GCC unroll 16
-        for (int64_t v = 0; v < kChunk; ++v) acc[v] = _mm512_loadu_ps(o + v * 16);
-        for (int64_t j = j0; j < j1; ++j) {
-          const uint8_t* row = rows.at(j);
-          if (j + kTileRows < n) prefetch_lines(rows.at(j + kTileRows) + first, span);
+        for (int v = 0; v < kChunk; ++v)
+          acc[v] = add(_mm512_loadu_ps(o + v * 16), mul(wv[v / kVectorsPerHead], Row::load(row, (v0 + v) * 16)));
 #pragma GCC unroll 16
-          for (int64_t v = 0; v < kChunk; ++v)
-            acc[v] = add(acc[v], mul(_mm512_set1_ps(pw[v][j]), Row::load(row, (v0 + v) * 16)));
-        }
-#pragma GCC unroll 16
-        for (int64_t v = 0; v < kChunk; ++v) _mm512_storeu_ps(o + v * 16, acc[v]);
+        for (int v = 0; v < kChunk; ++v) _mm512_storeu_ps(o + v * 16, acc[v]);
         continue;
       }
-      for (int64_t j = j0; j < j1; ++j) {  // the last, partial chunk: through `out` (L1)
-        const uint8_t* row = rows.at(j);
-        if (j + kTileRows < n) prefetch_lines(rows.at(j + kTileRows) + first, span);
-        for (int64_t v = 0; v < c; ++v)
-          _mm512_storeu_ps(o + v * 16, add(_mm512_loadu_ps(o + v * 16),
-                                           mul(_mm512_set1_ps(pw[v][j]), Row::load(row, (v0 + v) * 16))));
+      for (int64_t v = 0; v < c; ++v) {
+        const __m512 wv = _mm512_set1_ps(w[static_cast<size_t>(head_of[static_cast<size_t>(v0 + v)])]);
+        _mm512_storeu_ps(o + v * 16, add(_mm512_loadu_ps(o + v * 16), mul(wv, Row::load(row, (v0 + v) * 16))));
       }
     }
   }
+}
+
+template <class Row>
+void weigh_rows_any(const float* p, int64_t p_stride, const KvRows& rows, int64_t n, int64_t G, int64_t D, float* out) {
+  if (D == 128)
+    weigh_rows_impl<Row, 8>(p, p_stride, rows, n, G, D, out);
+  else if (D == 256)
+    weigh_rows_impl<Row, 16>(p, p_stride, rows, n, G, D, out);
+  else
+    weigh_rows_impl<Row, 0>(p, p_stride, rows, n, G, D, out);
 }
 
 void score_rows512(const float* q, const KvRows& rows, int64_t n, DType t, int64_t G, int64_t D, float scale,
@@ -274,11 +295,11 @@ void score_rows512(const float* q, const KvRows& rows, int64_t n, DType t, int64
 void weigh_rows512(const float* p, int64_t p_stride, const KvRows& rows, int64_t n, DType t, int64_t G, int64_t D,
                    float* out) {
   if (t == DType::F16)
-    weigh_rows_impl<RowF16>(p, p_stride, rows, n, G, D, out);
+    weigh_rows_any<RowF16>(p, p_stride, rows, n, G, D, out);
   else if (t == DType::Q8_0)
-    weigh_rows_impl<RowQ8>(p, p_stride, rows, n, G, D, out);
+    weigh_rows_any<RowQ8>(p, p_stride, rows, n, G, D, out);
   else
-    weigh_rows_impl<RowF32>(p, p_stride, rows, n, G, D, out);
+    weigh_rows_any<RowF32>(p, p_stride, rows, n, G, D, out);
 }
 
 constexpr AttentionKernels kTable{to_f32_avx512, to_f16_avx512, dots512, axpy512, score_rows512, weigh_rows512};
