@@ -29,6 +29,7 @@
 #include "cli/progress_line.h"
 #include "cli/read_probe.h"
 #include "formats/metadata.h"
+#include "kernels/argmax.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
 #include "kernels/weight_panels.h"
@@ -230,7 +231,7 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe
     // The batch form leaves the logits in the model (no 0.4 MB copy per token, as the server reads them).
     SeqBatch step{&cache, std::span<const int32_t>(&tok, 1)};
     model.forward(std::span<SeqBatch>(&step, 1));
-    tok = static_cast<int32_t>(std::max_element(step.logits.begin(), step.logits.end()) - step.logits.begin());
+    tok = argmax_first(step.logits);
   });
   const double decode = o.gen / timing.decode_seconds();
   const double c2 = cpu_seconds() - timing.read_cpu_s;
@@ -254,7 +255,7 @@ nlohmann::json bench_model(const BenchOptions& o, Model& model, ReadProbe& probe
       model.forward(batch);
       for (int b = 0; b < o.batch; ++b) {
         const auto l = batch[static_cast<size_t>(b)].logits;
-        toks[static_cast<size_t>(b)] = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+        toks[static_cast<size_t>(b)] = argmax_first(l);
       }
     });
     const double batch_decode = static_cast<double>(o.batch) * o.gen / batch_timing.decode_seconds();

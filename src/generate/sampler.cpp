@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 
+#include "kernels/argmax.h"
 #include "util/error.h"
 #include "util/multiversion.h"
 
@@ -64,19 +65,6 @@ MOSS_MULTIVERSION void exp_shifted(std::span<const float> v, float mx, std::span
   }
 }
 
-// The largest value of a row without NaN. 16 independent running maxima, so the compiler can keep
-// them in vector registers (std::max_element is one serial chain: 0.6 ms over 107k logits).
-MOSS_MULTIVERSION float row_max(std::span<const float> v) {
-  constexpr size_t kLanes = 16;
-  float acc[kLanes];
-  std::fill(acc, acc + kLanes, -std::numeric_limits<float>::infinity());
-  const size_t n = v.size(), body = n - n % kLanes;
-  for (size_t i = 0; i < body; i += kLanes)
-    for (size_t j = 0; j < kLanes; ++j) acc[j] = v[i + j] > acc[j] ? v[i + j] : acc[j];
-  for (size_t i = body; i < n; ++i) acc[0] = v[i] > acc[0] ? v[i] : acc[0];
-  return *std::max_element(acc, acc + kLanes);
-}
-
 // out[b] = the sum of w[b * block .. (b + 1) * block) in double, in 8 lanes per block (lane j takes
 // the elements j mod 8, then the lanes are added in order), so the compiler vectorises it.
 MOSS_MULTIVERSION void block_sums(std::span<const float> w, size_t block, std::span<double> out) {
@@ -102,12 +90,6 @@ MOSS_MULTIVERSION bool has_nan(std::span<const float> v) {
   return nan != 0;
 }
 
-// First index of the largest value (torch.argmax on ties).
-int32_t first_max(std::span<const float> logits) {
-  if (logits.empty()) fail("argmax of an empty row");
-  const float mx = row_max(logits);
-  return static_cast<int32_t>(std::find(logits.begin(), logits.end(), mx) - logits.begin());
-}
 }  // namespace
 
 void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> ids, float penalty) {
@@ -267,7 +249,7 @@ void Sampler::process(std::span<float> logits, std::span<const int32_t> sequence
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> sequence, int32_t n_valid) {
   process(logits, sequence, n_valid);
-  if (params_.greedy) return first_max(logits);
+  if (params_.greedy) return argmax_first(logits);
   // Multinomial over exp(l - max) (unnormalised, float: 1e-7 relative, far below what a choice
   // could notice), walked in index order as torch.multinomial's inverse CDF would be.
   const float mx = row_max(logits);

@@ -1,21 +1,11 @@
 // Greedy decoding (see greedy.h).
 #include "model/greedy.h"
 
+#include "kernels/argmax.h"
 #include "model/model.h"
 #include "util/error.h"
 
 namespace moss {
-
-namespace {
-// (src/generate has its own argmax; this one keeps the model layer free of that dependency.)
-int32_t argmax_first(std::span<const float> values) {
-  if (values.empty()) fail("argmax of an empty vector");
-  size_t best = 0;
-  for (size_t i = 1; i < values.size(); ++i)
-    if (values[i] > values[best]) best = i;
-  return static_cast<int32_t>(best);
-}
-}  // namespace
 
 std::vector<int32_t> generate_greedy(Model& model, KvCache& cache, std::span<const int32_t> prompt, int64_t n_new,
                                      int32_t stop_id) {
