@@ -3,9 +3,11 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "kernels/attention.h"
@@ -50,6 +52,21 @@ std::vector<float> vector_f32(const ModelFile& f, const std::string& name, int64
   std::vector<float> v(static_cast<size_t>(n));
   dequantize_row(t.dtype, t.data, v.data(), n);
   return v;
+}
+
+// Waits inside a parallel region for another thread's step (done waits last microseconds): spins,
+// then yields the core so that a descheduled thread on a busy machine can finish.
+template <class Ready>
+void spin_until(Ready&& ready) {
+  for (int spin = 0; !ready(); ++spin) {
+    if (spin < 4000) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void grow(std::vector<float>& v, int64_t n) {
@@ -188,12 +205,8 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
   // h = LayerNorm(x): shared by the attention and the MLP branch.
   layer_norm(a.x.data(), N, E, layer.ln_w.data(), layer.ln_b.data(), config_.eps, a.h.data());
 
-  // qkv rows: [q (E) | k (E) | v (E)], head h at h*D within each part.
-  matmul(a.h.data(), N, layer.qkv, nullptr, a.qkv.data(), *pool_);
-
-  // Rotary on q and k at each token's position; k and v go into the cache. Rows are independent (each
-  // sequence has its own cache), so the pool's threads share them: with a q8_0 cache the stores
-  // quantize 2 x E values per row, and 8 sequences' rows done serially kept the other core idle.
+  // The sequences' attention inputs: qkv rows are [q (E) | k (E) | v (E)], head h at h*D within
+  // each part, and each sequence's rows follow the previous one's.
   std::vector<AttentionSeq> seqs;
   std::vector<std::pair<size_t, int64_t>> rows;  // (sequence, token) of each of the N rows
   seqs.reserve(batch.size());
@@ -208,33 +221,49 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
                                 cache.block_stride()});
     r0 += T;
   }
-  pool_->parallel_for(N, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const auto [i, t] = rows[static_cast<size_t>(r)];
-      KvCache& cache = *batch[i].cache;
-      float* row = a.qkv.data() + r * 3 * E;
-      const int64_t pos = cache.size() + t;
-      for (int64_t h = 0; h < H; ++h) {
-        apply_rotary(row + h * D, R, rope_.sin(pos), rope_.cos(pos));      // q
-        apply_rotary(row + E + h * D, R, rope_.sin(pos), rope_.cos(pos));  // k
-      }
-      cache.store(l, pos, row + E, row + 2 * E);  // converted to the cache's element type
+  // Rotary on q and k at each token's position; k and v go into the cache (converted to its element
+  // type).
+  auto rotate_and_store = [&](int64_t r) {
+    const auto [i, t] = rows[static_cast<size_t>(r)];
+    KvCache& cache = *batch[i].cache;
+    float* row = a.qkv.data() + r * 3 * E;
+    const int64_t pos = cache.size() + t;
+    for (int64_t h = 0; h < H; ++h) {
+      apply_rotary(row + h * D, R, rope_.sin(pos), rope_.cos(pos));      // q
+      apply_rotary(row + E + h * D, R, rope_.sin(pos), rope_.cos(pos));  // k
     }
-  });
-  // Attention and the MLP's fc_in both read h (the parallel residual), so they run side by side:
-  // attention is bound by its KV cache reads, fc_in (with several sequences in the step) by
-  // arithmetic. Thread 0 starts on attention, the others on fc_in, and each turns to the other queue
-  // when its own is empty. The results are those of running them one after the other.
+    cache.store(l, pos, row + E, row + 2 * E);
+  };
+
+  // One parallel region from qkv to the end of attention and fc_in. Attention and the MLP's fc_in
+  // both read h (the parallel residual), so they run side by side: attention is bound by its KV
+  // cache reads, fc_in (with several sequences in the step) by arithmetic. Every thread computes its
+  // share of qkv; thread 0 then waits for the whole of qkv, applies rotary and stores the rows' k
+  // and v, and starts on attention, while the other threads go on from qkv straight into fc_in
+  // (before, qkv ended the region: the threads waited for each other, thread 0 did rotary alone and
+  // woke them again). Each thread turns to the other queue when its own is empty; the others take
+  // attention only once the cache holds this step's rows. The results are those of running qkv,
+  // rotary, attention and fc_in one after the other.
   {
-    AttentionJob attn(seqs, H, D, pool_->size());
+    MatmulJob qkv(a.h.data(), N, layer.qkv, nullptr, a.qkv.data(), *pool_, a.qkv_xq);
     MatmulJob up(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_, a.up_xq, MatmulEpilogue::GeluNew);
-    pool_->run([&](int index, int) {
+    AttentionJob attn(seqs, H, D, pool_->size());
+    std::atomic<int> qkv_done{0};        // threads through with qkv
+    std::atomic<bool> kv_stored{false};  // rotary applied and the cache rows stored
+    pool_->run([&](int index, int threads) {
+      while (qkv.run_next_chunk(index)) {
+      }
+      qkv_done.fetch_add(1, std::memory_order_acq_rel);
       if (index == 0) {
+        spin_until([&] { return qkv_done.load(std::memory_order_acquire) == threads; });
+        for (int64_t r = 0; r < N; ++r) rotate_and_store(r);
+        kv_stored.store(true, std::memory_order_release);
         while (attn.run_next_item()) {
         }
       }
       while (up.run_next_chunk(index)) {
       }
+      spin_until([&] { return kv_stored.load(std::memory_order_acquire); });
       while (attn.run_next_item()) {
       }
     });

@@ -93,7 +93,7 @@ class Model {
   struct Activations {
     std::vector<float> x, h, qkv, att, attn_out, up, ff;  // [N, E], [N, 3E], [N, F]
     std::vector<float> last, logits;                      // [M, E], [M, V] for the M logit rows
-    AlignedBuffer up_xq;  // fc_in's encoded activation rows (it runs beside attention, MatmulJob)
+    AlignedBuffer qkv_xq, up_xq;  // qkv's and fc_in's encoded activation rows (one parallel region, MatmulJob)
     AlignedBuffer out_xq, down_xq;  // attn_out's and fc_out's (they run as one parallel region)
   };
 
