@@ -31,17 +31,24 @@ template <class T, class U>
 MOSS_MULTIVERSION void softmax_inplace(float* row, int64_t n) {
   if (n <= 0) return;
   constexpr int kLanes = 8;
-  float mx = -std::numeric_limits<float>::infinity();
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  // The lanes are vectors (GCC's vector extensions; written as 8 scalar lanes, the compiler kept
+  // them scalar: 8 maxss and 8 addss per 8 values), with the same per-lane operations and order.
+  float mx = kNegInf;
   {
-    float m[kLanes];
-    for (float& v : m) v = -std::numeric_limits<float>::infinity();
+    V8f mv = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
     int64_t j = 0;
-    for (; j + kLanes <= n; j += kLanes)
-      for (int l = 0; l < kLanes; ++l) m[l] = row[j + l] > m[l] ? row[j + l] : m[l];  // NaN never wins
+    for (; j + kLanes <= n; j += kLanes) {
+      V8f x;
+      std::memcpy(&x, row + j, sizeof x);
+      mv = x > mv ? x : mv;  // NaN never wins
+    }
+    float m[kLanes];
+    std::memcpy(m, &mv, sizeof m);
     for (int l = 0; j < n; ++j, ++l) m[l] = row[j] > m[l] ? row[j] : m[l];
     for (float v : m) mx = v > mx ? v : mx;
   }
-  float acc[kLanes] = {};
+  V8f accv = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
     V8f x;
@@ -49,8 +56,10 @@ MOSS_MULTIVERSION void softmax_inplace(float* row, int64_t n) {
     const V8f e = __builtin_convertvector(
         exp_nonpositive<ExpVec8d, ExpVec8u>(__builtin_convertvector(x - mx, ExpVec8d)), V8f);
     std::memcpy(row + j, &e, sizeof e);
-    for (int l = 0; l < kLanes; ++l) acc[l] += e[l];
+    accv += e;
   }
+  float acc[kLanes];
+  std::memcpy(acc, &accv, sizeof acc);
   for (int l = 0; j < n; ++j, ++l) {
     row[j] = static_cast<float>(exp_nonpositive<double, uint64_t>(static_cast<double>(row[j] - mx)));
     acc[l] += row[j];
