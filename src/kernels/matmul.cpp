@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <new>
+#include <numeric>
 #include <vector>
 
 #include "kernels/gelu.h"
@@ -87,9 +88,13 @@ bool matmul_misses_fast_layout(const WeightMatrix& w) {
 class MatmulJob::Impl {
  public:
   Impl(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
-       AlignedBuffer& xq, MatmulEpilogue epilogue = MatmulEpilogue::None)
-      : x_(x), m_(m), w_(w), bias_(bias), y_(y), K_(w.cols), N_(w.rows), gelu_(epilogue == MatmulEpilogue::GeluNew) {
+       AlignedBuffer& xq, MatmulEpilogue epilogue = MatmulEpilogue::None, MatmulInput input = MatmulInput::Encode,
+       Impl* feeds = nullptr)
+      : x_(x), m_(m), w_(w), bias_(bias), y_(y), K_(w.cols), N_(w.rows), gelu_(epilogue == MatmulEpilogue::GeluNew),
+        from_producer_(input == MatmulInput::FromProducer), feeds_(feeds) {
     check(w, m);
+    if (feeds_ && (feeds_->x_ != y_ || feeds_->K_ != N_ || feeds_->m_ != m_ || !feeds_->from_producer_))
+      fail("matmul: a job can only feed a job made with MatmulInput::FromProducer whose input is its output");
     const int threads = pool.size();
     fast_ = matmul_supports(w.dtype);
     if (fast_ && m > 0 && N_ > 0) {
@@ -98,15 +103,19 @@ class MatmulJob::Impl {
       if (is_quant(w.dtype)) {
         stride_ = kt.act_bytes(K_);
         uint8_t* xqd = xq.reserve(stride_ * static_cast<size_t>(m));
+        xq_ = xq.data();
         auto* encode = panels(w) && kt.quantize_act_panels ? kt.quantize_act_panels : kt.quantize_act;
-        if (m >= 4 && threads > 1) {
+        encode_ = encode;
+        encode_range_ = panels(w) ? kt.quantize_act_panels_range : kt.quantize_act_range;
+        if (from_producer_) {
+          // Filled by the feeding job, whole encoding groups at a time (kernels/matmul_kernels.h).
+        } else if (m >= 4 && threads > 1) {
           pool.parallel_for(m, [&](int64_t i0, int64_t i1) {
             for (int64_t i = i0; i < i1; ++i) encode(x + i * K_, xqd + i * stride_, K_);
           });
         } else {
           for (int64_t i = 0; i < m; ++i) encode(x + i * K_, xqd + i * stride_, K_);
         }
-        xq_ = xq.data();
       }
       switch (w.dtype) {
         case DType::Q8_0:
@@ -139,6 +148,8 @@ class MatmulJob::Impl {
     if (m > 4) chunk_ = std::min(chunk_, std::max<int64_t>(8, static_cast<int64_t>((256u << 10) / row_bytes(w.dtype, K_))));
     // Panel matrices are computed 16 rows at a time: chunks start and end on panel boundaries.
     if (panels(w)) granule_ = kPanelRows;
+    // A fed job's encoding is written in groups of 4 blocks (128 values): chunks end on those too.
+    if (feeds_ && feeds_->xq_) granule_ = std::lcm(granule_, kEncodeGroup);
     chunk_ = (chunk_ + granule_ - 1) / granule_ * granule_;
     // Decode (m <= 4) streams the weights once, and a stream reads fastest long and sequential: each
     // restart (a new chunk elsewhere) costs a ramp-up of the prefetchers. So each thread owns a
@@ -163,6 +174,28 @@ class MatmulJob::Impl {
       }
       min_units_ = std::max<int64_t>(1, units / (static_cast<int64_t>(threads) * 32));
     }
+  }
+
+  // Encodes input columns [k0, k1) of every activation row (a job made with FromProducer; k0 a
+  // multiple of kEncodeGroup, k1 too or K).
+  void encode_columns(int64_t k0, int64_t k1) {
+    if (!xq_) return;  // float weights: nothing to encode
+    for (int64_t i = 0; i < m_; ++i) {
+      uint8_t* row = const_cast<uint8_t*>(xq_) + static_cast<size_t>(i) * stride_;
+      if (encode_range_)
+        encode_range_(x_ + i * K_, row, K_, k0 / 32, k1 / 32);
+      else
+        encode_(x_ + i * K_ + k0, row + static_cast<size_t>(k0 / 32) * sizeof(BlockQ8A), k1 - k0);
+    }
+  }
+
+  // Encodes activation rows [split of m for thread `index` of `threads`] whole (a job made with
+  // FromProducer whose input another thread produced).
+  void encode_rows(int index, int threads) {
+    if (!xq_) return;
+    int64_t i0, i1;
+    split_range(m_, index, threads, i0, i1);
+    for (int64_t i = i0; i < i1; ++i) encode_(x_ + i * K_, const_cast<uint8_t*>(xq_) + static_cast<size_t>(i) * stride_, K_);
   }
 
   bool run_next_chunk(int thread) {
@@ -209,6 +242,7 @@ class MatmulJob::Impl {
     compute(n0, n1);
     if (gelu_)
       for (int64_t i = 0; i < m_; ++i) gelu_new_range(y_ + i * N_, n0, n1);
+    if (feeds_) feeds_->encode_columns(n0, n1);
   }
 
   // Output rows [n0, n1), bias included.
@@ -240,6 +274,12 @@ class MatmulJob::Impl {
   FloatGemm fg_ = nullptr;
   const uint8_t* xq_ = nullptr;
   size_t stride_ = 0;
+  // The encoding of activation rows (whole, and by block range; see encode_columns).
+  void (*encode_)(const float*, uint8_t*, int64_t) = nullptr;
+  MatmulKernels::QuantizeActRange encode_range_ = nullptr;
+  bool from_producer_ = false;  // MatmulInput::FromProducer
+  Impl* feeds_ = nullptr;       // the job whose input this one's outputs are
+  static constexpr int64_t kEncodeGroup = 128;
   int64_t chunk_ = 8, granule_ = 1;  // prefill: rows per chunk (whole granules), and the granule
   std::atomic<int64_t> next_{0};  // prefill: the next row to hand out
   std::unique_ptr<Share[]> shares_;  // decode: one per thread
@@ -248,10 +288,12 @@ class MatmulJob::Impl {
 };
 
 MatmulJob::MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
-                     AlignedBuffer& scratch, MatmulEpilogue epilogue)
-    : impl_(std::make_unique<Impl>(x, m, w, bias, y, pool, scratch, epilogue)) {}
+                     AlignedBuffer& scratch, MatmulEpilogue epilogue, MatmulInput input, MatmulJob* feeds)
+    : impl_(std::make_unique<Impl>(x, m, w, bias, y, pool, scratch, epilogue, input,
+                                   feeds ? feeds->impl_.get() : nullptr)) {}
 MatmulJob::~MatmulJob() = default;
 bool MatmulJob::run_next_chunk(int thread) { return impl_->run_next_chunk(thread); }
+void MatmulJob::encode_rows(int index, int threads) { impl_->encode_rows(index, threads); }
 
 void matmul(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool) {
   // The calling thread's encoded-activation buffer, 64-byte aligned, grown as needed and kept.

@@ -41,6 +41,11 @@ class AlignedBuffer;
 // What MatmulJob applies to each chunk of outputs after the bias, while they are still in L1.
 enum class MatmulEpilogue { None, GeluNew };
 
+// Who encodes a MatmulJob's activation rows for the quantized kernels: its constructor (Encode), or
+// someone later (FromProducer): the job whose outputs they are, chunk by chunk as it computes them
+// (see `feeds`), or the threads of a parallel region through encode_rows once x is complete.
+enum class MatmulInput { Encode, FromProducer };
+
 // matmul() in pieces, for running it beside other work in one parallel region (the model computes
 // fc_in while attention reads the KV cache). The constructor checks the shapes and encodes the
 // activations into `scratch` (with the pool's threads for m >= 4); then any threads call
@@ -49,16 +54,28 @@ enum class MatmulEpilogue { None, GeluNew };
 // the matmul would, without another pass and parallel loop). The result is bit-identical to matmul()
 // (and gelu_new()). x, w's data, bias, y and scratch must outlive the job, and scratch must not serve
 // another job meanwhile.
+//
+// Chained jobs: a job constructed with MatmulInput::FromProducer does not encode x; a job
+// constructed with `feeds` pointing at it (its y being that job's x, its outputs that job's inputs)
+// encodes each chunk of outputs for it, after the epilogue, while they are still in L1; its chunks
+// then start and end on the encoding's block boundaries. The model's fc_in feeds fc_out this way: the
+// 8192-value row was encoded by one thread after fc_in, from lines in the other core's cache (~4 us
+// per layer while the other threads waited). The fed job may run chunks only once all of the feeding
+// job's chunks are done. Results are bit-identical to unchained jobs.
 class MatmulJob {
  public:
   MatmulJob(const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y, ThreadPool& pool,
-            AlignedBuffer& scratch, MatmulEpilogue epilogue = MatmulEpilogue::None);
+            AlignedBuffer& scratch, MatmulEpilogue epilogue = MatmulEpilogue::None,
+            MatmulInput input = MatmulInput::Encode, MatmulJob* feeds = nullptr);
   ~MatmulJob();
   MatmulJob(const MatmulJob&) = delete;
   MatmulJob& operator=(const MatmulJob&) = delete;
   // Thread-safe. `thread`: the caller's index in the pool (0 .. threads - 1), whose share of the rows
   // it takes first (decode); any value gives the same result, the right one keeps reads sequential.
   bool run_next_chunk(int thread = 0);
+  // For a job made with MatmulInput::FromProducer and fed by no job: encodes its share of the
+  // activation rows (x must be complete); every thread of `threads` calls it before any chunk runs.
+  void encode_rows(int index, int threads);
 
   class Impl;  // also what matmul() runs, with the calling thread's reusable buffer
 

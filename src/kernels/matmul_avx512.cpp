@@ -38,13 +38,16 @@ size_t act_bytes512(int64_t K) { return ActLayout(K).bytes; }
 
 // kAll = false: only the sections the 16-row panel kernels read (xs and bd; 1/5 of the bytes), for
 // panel matrices: the full encoding cost 1.5-5 us per matmul while the other threads waited.
+// Blocks [b0, b1) of the row (b0 even: a block pair is written by one call).
 template <bool kAll>
-void encode_act512(const float* x, uint8_t* row, int64_t K) {
+void encode_act512(const float* x, uint8_t* row, int64_t K, int64_t b0, int64_t b1) {
   const ActLayout L(K);
   auto* dp = reinterpret_cast<float*>(row + L.dp_off);
   auto* ds = reinterpret_cast<float*>(row + L.ds_off);
-  if constexpr (kAll) std::memset(dp, 0, static_cast<size_t>(L.pairs) * 64);  // an odd last pair keeps a zero second half
-  for (int64_t b = 0; b < L.nb; ++b, x += 32) {
+  if constexpr (kAll)  // an odd last pair keeps a zero second half
+    std::memset(dp + (b0 / 2) * 16, 0, static_cast<size_t>((b1 + 1) / 2 - b0 / 2) * 64);
+  x += 32 * b0;
+  for (int64_t b = b0; b < b1; ++b, x += 32) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
     const float d = amax / 127.0f;
@@ -79,8 +82,8 @@ void encode_act512(const float* x, uint8_t* row, int64_t K) {
   }
 }
 
-void quantize_act512(const float* x, uint8_t* row, int64_t K) { encode_act512<true>(x, row, K); }
-void quantize_act_panels512(const float* x, uint8_t* row, int64_t K) { encode_act512<false>(x, row, K); }
+void quantize_act512(const float* x, uint8_t* row, int64_t K) { encode_act512<true>(x, row, K, 0, K / 32); }
+void quantize_act_panels512(const float* x, uint8_t* row, int64_t K) { encode_act512<false>(x, row, K, 0, K / 32); }
 
 inline __m512i neg_bias_correction(__m512i w) {  // -128 * (sum of each lane's 4 weight bytes)
   return _mm512_sub_epi32(_mm512_setzero_si512(),
@@ -568,7 +571,9 @@ const MatmulKernels kTable512{act_bytes512,
                               gemm512_q4_0_panels,
                               gemm512_q8_0_panels,
                               quantize_act_panels512,
-                              gemm512_q4_k_panels};
+                              gemm512_q4_k_panels,
+                              encode_act512<true>,
+                              encode_act512<false>};
 
 }  // namespace
 bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K) {

@@ -46,6 +46,12 @@ struct MatmulKernels {
   void (*quantize_act_panels)(const float* x, uint8_t* row, int64_t K) = nullptr;
   // q4_k weights in panels (weight_panels.h), K a multiple of 256: the AVX-512, AVX-VNNI and AVX2 tables.
   QuantGemm q4_k_panels = nullptr;
+  // Optional: quantize_act / quantize_act_panels of blocks [b0, b1) only (x and row: the whole row's;
+  // b0 a multiple of 4, b1 too or K / 32), for encodings whose sections depend on K (the AVX-512
+  // table's). nullptr: the encoding is BlockQ8A[K / 32], so blocks [b0, b1) are quantize_act of
+  // x + 32 b0 into row + b0 * sizeof(BlockQ8A) (MatmulJob fills a next matmul's input that way).
+  using QuantizeActRange = void (*)(const float* x, uint8_t* row, int64_t K, int64_t b0, int64_t b1);
+  QuantizeActRange quantize_act_range = nullptr, quantize_act_panels_range = nullptr;
 
   // The panel GEMM for weights of type t, or nullptr (no panel type, or none in this table).
   QuantGemm panels_for(DType t) const {

@@ -235,21 +235,35 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
     cache.store(l, pos, row + E, row + 2 * E);
   };
 
-  // One parallel region from qkv to the end of attention and fc_in. Attention and the MLP's fc_in
-  // both read h (the parallel residual), so they run side by side: attention is bound by its KV
-  // cache reads, fc_in (with several sequences in the step) by arithmetic. Every thread computes its
-  // share of qkv; thread 0 then waits for the whole of qkv, applies rotary and stores the rows' k
-  // and v, and starts on attention, while the other threads go on from qkv straight into fc_in
-  // (before, qkv ended the region: the threads waited for each other, thread 0 did rotary alone and
-  // woke them again). Each thread turns to the other queue when its own is empty; the others take
-  // attention only once the cache holds this step's rows. The results are those of running qkv,
-  // rotary, attention and fc_in one after the other.
+  // The whole layer runs as one parallel region, its stages separated by waits on counters
+  // instead of the pool's wake and return (each a few microseconds per layer at decode):
+  //  1. qkv: every thread computes its share.
+  //  2. Thread 0 waits for the whole of qkv, applies rotary, stores the rows' k and v in the cache and
+  //     starts on attention, while the other threads go from qkv straight into fc_in. Attention and
+  //     fc_in both read h (the parallel residual) and run side by side: attention is bound by its
+  //     KV cache reads, fc_in (with several sequences in the step) by arithmetic. Each thread turns
+  //     to the other queue when its own is empty; the others take attention only once the cache
+  //     holds this step's rows.
+  //  3. fc_in's chunks come out through gelu_new and are encoded right away as fc_out's input
+  //     (MatmulJob chaining), while in L1: encoded after fc_in, the 8192-value row took one thread
+  //     ~4 us per layer, reading the other core's half from its cache.
+  //  4. Once all of attention and fc_in are done, the threads encode attention's output rows for
+  //     attn_out, then run attn_out and fc_out, each going on to fc_out when attn_out has no rows
+  //     left, so each thread's stream runs on from one matrix into the next.
+  // The results are those of running the stages one after the other.
   {
+    MatmulJob down(a.up.data(), N, layer.down, layer.down_b.data(), a.ff.data(), *pool_, a.down_xq,
+                   MatmulEpilogue::None, MatmulInput::FromProducer);
+    MatmulJob out(a.att.data(), N, layer.out, nullptr, a.attn_out.data(), *pool_, a.out_xq, MatmulEpilogue::None,
+                  MatmulInput::FromProducer);
     MatmulJob qkv(a.h.data(), N, layer.qkv, nullptr, a.qkv.data(), *pool_, a.qkv_xq);
-    MatmulJob up(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_, a.up_xq, MatmulEpilogue::GeluNew);
+    MatmulJob up(a.h.data(), N, layer.up, layer.up_b.data(), a.up.data(), *pool_, a.up_xq, MatmulEpilogue::GeluNew,
+                 MatmulInput::Encode, &down);
     AttentionJob attn(seqs, H, D, pool_->size());
     std::atomic<int> qkv_done{0};        // threads through with qkv
     std::atomic<bool> kv_stored{false};  // rotary applied and the cache rows stored
+    std::atomic<int> mid_done{0};        // threads through with attention and fc_in
+    std::atomic<int> att_encoded{0};     // threads through with encoding attention's output
     pool_->run([&](int index, int threads) {
       while (qkv.run_next_chunk(index)) {
       }
@@ -266,18 +280,11 @@ void Model::block(const Layer& layer, int64_t l, std::span<SeqBatch> batch, int6
       spin_until([&] { return kv_stored.load(std::memory_order_acquire); });
       while (attn.run_next_item()) {
       }
-    });
-  }
-
-  // attn_out and the rest of the MLP (fc_in's chunks came out through gelu_new already) are
-  // independent: one parallel region, each thread going on to fc_out when attn_out has no rows left,
-  // so the pool waits once instead of twice and each thread's stream runs on from one matrix into
-  // the next. Measured (1.24B q4_0 decode, 2 threads, blocks of 8 tokens alternating inside a run):
-  // paired efficiency +0.6 to +1.4% at 69-71 GB/s in 4 of 5 runs, -0.5% in one; +1.2% at 50.
-  {
-    MatmulJob out(a.att.data(), N, layer.out, nullptr, a.attn_out.data(), *pool_, a.out_xq);
-    MatmulJob down(a.up.data(), N, layer.down, layer.down_b.data(), a.ff.data(), *pool_, a.down_xq);
-    pool_->run([&](int index, int) {
+      mid_done.fetch_add(1, std::memory_order_acq_rel);
+      spin_until([&] { return mid_done.load(std::memory_order_acquire) == threads; });
+      out.encode_rows(index, threads);
+      att_encoded.fetch_add(1, std::memory_order_acq_rel);
+      spin_until([&] { return att_encoded.load(std::memory_order_acquire) == threads; });
       while (out.run_next_chunk(index)) {
       }
       while (down.run_next_chunk(index)) {

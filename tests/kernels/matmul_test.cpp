@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <random>
@@ -13,6 +14,7 @@
 
 #include "kernels/gelu.h"
 #include "kernels/matmul_kernels.h"
+#include "kernels/weight_panels.h"
 #include "support/matmul_cases.h"
 #include "tensor/convert.h"
 #include "tensor/quant_blocks.h"
@@ -266,6 +268,90 @@ TEST(Matmul, JobGeluEpilogueEqualsMatmulThenGelu) {
       ASSERT_EQ(got, want) << dtype_name(c.type) << " m=" << c.m << " threads=" << threads;
     }
   }
+}
+
+// Chained jobs (fc_in feeding fc_out, as the model runs them): the feeding job encodes each chunk of
+// its outputs as the fed job's input, so the fed job's results equal matmul() over the finished
+// outputs, bit for bit. Fed matrices of every quantized type, in rows and (where this CPU has the
+// kernels) in panels, and float; feeding rows that end off the 128-value encoding groups; decode and
+// batch row counts; 1 to 3 threads.
+TEST(Matmul, ChainedJobsEqualMatmulOverTheFinishedOutputs) {
+  struct Chain {
+    DType fed_type;
+    int64_t m, k, mid, n;  // x [m, k] -> fc_in [mid, k] -> fc_out [n, mid]
+  };
+  const Chain chains[] = {{DType::Q4_0, 1, 64, 576, 32},  {DType::Q8_0, 1, 96, 576, 48}, {DType::Q4_K, 1, 64, 768, 32},
+                          {DType::Q4_0, 3, 64, 320, 16},  {DType::Q8_0, 6, 32, 448, 32}, {DType::Q4_K, 5, 64, 512, 16},
+                          {DType::F32, 1, 64, 200, 16},   {DType::Q4_0, 9, 64, 1024, 32}};
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (const Chain& ch : chains) {
+      const Data up = make(Case{DType::Q8_0, ch.m, ch.mid, ch.k}, 41);
+      const Data down = make(Case{ch.fed_type, ch.m, ch.n, ch.mid}, 43);
+      std::vector<WeightMatrix> layouts = {down.wm};
+      PanelCopy panels;
+      if (panels_fit(down.wm) && matmul_kernels(active_isa()).panels_for(ch.fed_type)) {
+        panels = repack_panels(down.wm, pool);
+        layouts.push_back(panels.matrix);
+      }
+      for (const WeightMatrix& wd : layouts) {
+        std::vector<float> mid(static_cast<size_t>(ch.m * ch.mid), NAN), want(static_cast<size_t>(ch.m * ch.n), NAN);
+        matmul(up.x.data(), ch.m, up.wm, up.bias.data(), mid.data(), pool);
+        gelu_new_range(mid.data(), 0, static_cast<int64_t>(mid.size()));
+        matmul(mid.data(), ch.m, wd, down.bias.data(), want.data(), pool);
+
+        std::vector<float> got_mid(mid.size(), NAN), got(want.size(), NAN);
+        AlignedBuffer up_scratch, down_scratch;
+        MatmulJob fed(got_mid.data(), ch.m, wd, down.bias.data(), got.data(), pool, down_scratch, MatmulEpilogue::None,
+                      MatmulInput::FromProducer);
+        MatmulJob feeding(up.x.data(), ch.m, up.wm, up.bias.data(), got_mid.data(), pool, up_scratch,
+                          MatmulEpilogue::GeluNew, MatmulInput::Encode, &fed);
+        pool.run([&](int index, int) {
+          while (feeding.run_next_chunk(index)) {
+          }
+        });
+        pool.run([&](int index, int) {
+          while (fed.run_next_chunk(index)) {
+          }
+        });
+        const std::string what = std::string(dtype_name(ch.fed_type)) + (wd.layout == WeightLayout::Panels16 ? " panels" : " rows") +
+                                 " m=" + std::to_string(ch.m) + " threads=" + std::to_string(threads);
+        ASSERT_EQ(got_mid, mid) << what;
+        ASSERT_EQ(got, want) << what;
+        // The same fed job with its rows encoded by the region's threads (encode_rows) instead.
+        std::vector<float> later(want.size(), NAN);
+        AlignedBuffer later_scratch;
+        MatmulJob encoded_later(mid.data(), ch.m, wd, down.bias.data(), later.data(), pool, later_scratch,
+                                MatmulEpilogue::None, MatmulInput::FromProducer);
+        std::atomic<int> encoded{0};
+        pool.run([&](int index, int count) {
+          encoded_later.encode_rows(index, count);
+          encoded.fetch_add(1);
+          while (encoded.load() < count) {
+          }
+          while (encoded_later.run_next_chunk(index)) {
+          }
+        });
+        ASSERT_EQ(later, want) << what << " (encode_rows)";
+      }
+    }
+  }
+}
+
+// A job can only feed a FromProducer job whose input is its output.
+TEST(Matmul, ChainedJobsRejectAMismatchedPair) {
+  const Data up = make(Case{DType::Q8_0, 1, 128, 64}, 3), down = make(Case{DType::Q4_0, 1, 16, 128}, 5);
+  ThreadPool pool(1);
+  std::vector<float> mid(128), out(16), other(128);
+  AlignedBuffer a, b, c;
+  MatmulJob fed(mid.data(), 1, down.wm, nullptr, out.data(), pool, a, MatmulEpilogue::None, MatmulInput::FromProducer);
+  EXPECT_THROW(MatmulJob(up.x.data(), 1, up.wm, nullptr, other.data(), pool, b, MatmulEpilogue::None,
+                         MatmulInput::Encode, &fed),
+               Error);
+  MatmulJob encodes_itself(mid.data(), 1, down.wm, nullptr, out.data(), pool, c);
+  EXPECT_THROW(MatmulJob(up.x.data(), 1, up.wm, nullptr, mid.data(), pool, b, MatmulEpilogue::None,
+                         MatmulInput::Encode, &encodes_itself),
+               Error);
 }
 
 TEST(Matmul, LargeRowCountUsesAllChunks) {
