@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
-#include <thread>
 #include <utility>
 
 #include "kernels/attention.h"
@@ -52,21 +51,6 @@ std::vector<float> vector_f32(const ModelFile& f, const std::string& name, int64
   std::vector<float> v(static_cast<size_t>(n));
   dequantize_row(t.dtype, t.data, v.data(), n);
   return v;
-}
-
-// Waits inside a parallel region for another thread's step (done waits last microseconds): spins,
-// then yields the core so that a descheduled thread on a busy machine can finish.
-template <class Ready>
-void spin_until(Ready&& ready) {
-  for (int spin = 0; !ready(); ++spin) {
-    if (spin < 4000) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
-    } else {
-      std::this_thread::yield();
-    }
-  }
 }
 
 void grow(std::vector<float>& v, int64_t n) {

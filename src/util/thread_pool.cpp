@@ -63,18 +63,7 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   cv_.notify_all();
   fn(0, n_threads_);
-  // Spin briefly (the workers usually finish within microseconds of us), then yield: on a machine
-  // with more runnable threads than cores, a descheduled worker would otherwise cost us our whole
-  // time slice.
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
-    if (spin < 4000) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
-    } else {
-      std::this_thread::yield();
-    }
-  }
+  spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });  // the workers, usually within microseconds
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {

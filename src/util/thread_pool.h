@@ -46,6 +46,22 @@ class ThreadPool {
   bool stop_ = false;
 };
 
+// Waits for another thread's step inside a parallel region (or for the pool's workers): spins a
+// little (such waits usually last microseconds), then yields the core, so that on a machine with more
+// runnable threads than cores a descheduled thread can finish instead of costing a whole time slice.
+template <class Ready>
+void spin_until(Ready&& ready) {
+  for (int spin = 0; !ready(); ++spin) {
+    if (spin < 4000) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
 // The [begin, end) part of [0, n) that thread `index` of `count` handles.
 inline void split_range(int64_t n, int index, int count, int64_t& begin, int64_t& end) {
   const int64_t base = n / count, extra = n % count;
