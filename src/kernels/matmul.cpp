@@ -103,12 +103,12 @@ class MatmulJob::Impl {
       if (is_quant(w.dtype)) {
         stride_ = kt.act_bytes(K_);
         uint8_t* xqd = xq.reserve(stride_ * static_cast<size_t>(m));
-        xq_ = xq.data();
+        xq_ = xqd;
         auto* encode = panels(w) && kt.quantize_act_panels ? kt.quantize_act_panels : kt.quantize_act;
         encode_ = encode;
         encode_range_ = panels(w) ? kt.quantize_act_panels_range : kt.quantize_act_range;
         if (from_producer_) {
-          // Filled by the feeding job, whole encoding groups at a time (kernels/matmul_kernels.h).
+          // Filled later: by the feeding job, chunk by chunk, or by encode_rows.
         } else if (m >= 4 && threads > 1) {
           pool.parallel_for(m, [&](int64_t i0, int64_t i1) {
             for (int64_t i = i0; i < i1; ++i) encode(x + i * K_, xqd + i * stride_, K_);
@@ -181,7 +181,7 @@ class MatmulJob::Impl {
   void encode_columns(int64_t k0, int64_t k1) {
     if (!xq_) return;  // float weights: nothing to encode
     for (int64_t i = 0; i < m_; ++i) {
-      uint8_t* row = const_cast<uint8_t*>(xq_) + static_cast<size_t>(i) * stride_;
+      uint8_t* row = xq_ + static_cast<size_t>(i) * stride_;
       if (encode_range_)
         encode_range_(x_ + i * K_, row, K_, k0 / 32, k1 / 32);
       else
@@ -195,7 +195,7 @@ class MatmulJob::Impl {
     if (!xq_) return;
     int64_t i0, i1;
     split_range(m_, index, threads, i0, i1);
-    for (int64_t i = i0; i < i1; ++i) encode_(x_ + i * K_, const_cast<uint8_t*>(xq_) + static_cast<size_t>(i) * stride_, K_);
+    for (int64_t i = i0; i < i1; ++i) encode_(x_ + i * K_, xq_ + static_cast<size_t>(i) * stride_, K_);
   }
 
   bool run_next_chunk(int thread) {
@@ -272,7 +272,7 @@ class MatmulJob::Impl {
   bool by_shares_ = false;  // decode: rows handed out from per-thread shares (see the constructor)
   QuantGemm qg_ = nullptr;
   FloatGemm fg_ = nullptr;
-  const uint8_t* xq_ = nullptr;
+  uint8_t* xq_ = nullptr;  // the encoded activation rows (quantized weights)
   size_t stride_ = 0;
   // The encoding of activation rows (whole, and by block range; see encode_columns).
   void (*encode_)(const float*, uint8_t*, int64_t) = nullptr;
