@@ -24,8 +24,9 @@ static_assert(sizeof(BlockQ8A) == 40);
 
 // y[i * ldy + n] = dot(x row i, W row n) for i in [0, m), n in [n0, n1); no bias. For the quantized
 // types, activation row i is the table's own encoding at act + i * stride (see quantize_act).
-using QuantGemm = void (*)(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                           int64_t n1, float* y, int64_t ldy);
+using QuantGemmFn = void(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
+                         int64_t n1, float* y, int64_t ldy);
+using QuantGemm = QuantGemmFn*;
 using FloatGemm = void (*)(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n0, int64_t n1, float* y,
                            int64_t ldy);
 
@@ -69,25 +70,12 @@ struct MatmulKernels {
 // aligned too). Otherwise it uses the block-pair kernels; both compute the same integer block sums.
 bool avx512_q4_0_whole_lines(const uint8_t* w, int64_t K);
 
-// The AVX-512 table's panel GEMMs (matmul_panels_avx512.cpp).
-void gemm512_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                         int64_t n1, float* y, int64_t ldy);
-void gemm512_q8_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                         int64_t n1, float* y, int64_t ldy);
-void gemm512_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                         int64_t n1, float* y, int64_t ldy);
-// The AVX2 table's (matmul_panels_avx2.cpp).
-void gemm256_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                         int64_t n1, float* y, int64_t ldy);
-void gemm256_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                         int64_t n1, float* y, int64_t ldy);
-// The AVX-VNNI table's (matmul_panels_avxvnni.cpp): the AVX-512 panel kernels' bits.
-void gemm256vnni_q4_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                             int64_t n1, float* y, int64_t ldy);
-void gemm256vnni_q8_0_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                             int64_t n1, float* y, int64_t ldy);
-void gemm256vnni_q4_k_panels(const uint8_t* act, size_t stride, int64_t m, const uint8_t* w, int64_t K, int64_t n0,
-                             int64_t n1, float* y, int64_t ldy);
+// The panel GEMMs of the AVX-512 table (matmul_panels_avx512.cpp), of the AVX2 table
+// (matmul_panels_avx2.cpp) and of the AVX-VNNI table (matmul_panels_avxvnni.cpp; the AVX-512 panel
+// kernels' bits).
+QuantGemmFn gemm512_q4_0_panels, gemm512_q8_0_panels, gemm512_q4_k_panels;
+QuantGemmFn gemm256_q4_0_panels, gemm256_q4_k_panels;
+QuantGemmFn gemm256vnni_q4_0_panels, gemm256vnni_q8_0_panels, gemm256vnni_q4_k_panels;
 
 const MatmulKernels& matmul_kernels_scalar();
 const MatmulKernels& matmul_kernels_avx2();
