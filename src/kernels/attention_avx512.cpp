@@ -14,7 +14,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "kernels/attention_kernels.h"
 #include "tensor/quant_blocks.h"
@@ -237,16 +236,11 @@ void weigh_rows_impl(const float* p, int64_t p_stride, const KvRows& rows, int64
                      float* out) {
   constexpr int64_t kChunk = 16;
   const int64_t vectors = G * D / 16, per_head = D / 16;
-  thread_local std::vector<float> w;         // row j's weight per head
-  thread_local std::vector<int32_t> head_of;  // per vector, its head
-  w.resize(static_cast<size_t>(G));
-  head_of.resize(static_cast<size_t>(vectors));
-  for (int64_t v = 0; v < vectors; ++v) head_of[static_cast<size_t>(v)] = static_cast<int32_t>(v / per_head);
   for (int64_t v = 0; v < vectors; ++v) _mm512_storeu_ps(out + v * 16, _mm512_setzero_ps());
   for (int64_t j = 0; j < n; ++j) {
     const uint8_t* row = rows.at(j);
     const uint8_t* ahead = j + kValueRowsAhead < n ? rows.at(j + kValueRowsAhead) : nullptr;
-    for (int64_t g = 0; g < G; ++g) w[static_cast<size_t>(g)] = p[g * p_stride + j];
+    const float* w = p + j;  // head g's weight for this row: w[g * p_stride]
     for (int64_t v0 = 0; v0 < vectors; v0 += kChunk) {
       const int64_t c = std::min(kChunk, vectors - v0);
       if (ahead) prefetch_lines(ahead + static_cast<size_t>(v0) * Row::kBytes16, static_cast<size_t>(c) * Row::kBytes16);
@@ -256,7 +250,7 @@ void weigh_rows_impl(const float* p, int64_t p_stride, const KvRows& rows, int64
         constexpr int kHeads = static_cast<int>(kChunk) / kVectorsPerHead;
         __m512 wv[kHeads];
 #pragma GCC unroll 2
-        for (int h = 0; h < kHeads; ++h) wv[h] = _mm512_set1_ps(w[static_cast<size_t>(v0 / kVectorsPerHead + h)]);
+        for (int h = 0; h < kHeads; ++h) wv[h] = _mm512_set1_ps(w[(v0 / kVectorsPerHead + h) * p_stride]);
         __m512 acc[kChunk];
 #pragma GCC unroll 16
         for (int v = 0; v < kChunk; ++v)
@@ -266,7 +260,7 @@ void weigh_rows_impl(const float* p, int64_t p_stride, const KvRows& rows, int64
         continue;
       }
       for (int64_t v = 0; v < c; ++v) {
-        const __m512 wv = _mm512_set1_ps(w[static_cast<size_t>(head_of[static_cast<size_t>(v0 + v)])]);
+        const __m512 wv = _mm512_set1_ps(w[(v0 + v) / per_head * p_stride]);
         _mm512_storeu_ps(o + v * 16, add(_mm512_loadu_ps(o + v * 16), mul(wv, Row::load(row, (v0 + v) * 16))));
       }
     }
