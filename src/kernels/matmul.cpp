@@ -106,7 +106,7 @@ class MatmulJob::Impl {
         xq_ = xqd;
         auto* encode = panels(w) && kt.quantize_act_panels ? kt.quantize_act_panels : kt.quantize_act;
         encode_ = encode;
-        encode_range_ = panels(w) ? kt.quantize_act_panels_range : kt.quantize_act_range;
+        encode_range_ = panels(w) && kt.quantize_act_panels ? kt.quantize_act_panels_range : kt.quantize_act_range;
         if (from_producer_) {
           // Filled later: by the feeding job, chunk by chunk, or by encode_rows.
         } else if (m >= 4 && threads > 1) {
@@ -180,13 +180,7 @@ class MatmulJob::Impl {
   // multiple of kEncodeGroup, k1 too or K).
   void encode_columns(int64_t k0, int64_t k1) {
     if (!xq_) return;  // float weights: nothing to encode
-    for (int64_t i = 0; i < m_; ++i) {
-      uint8_t* row = xq_ + static_cast<size_t>(i) * stride_;
-      if (encode_range_)
-        encode_range_(x_ + i * K_, row, K_, k0 / 32, k1 / 32);
-      else
-        encode_(x_ + i * K_ + k0, row + static_cast<size_t>(k0 / 32) * sizeof(BlockQ8A), k1 - k0);
-    }
+    for (int64_t i = 0; i < m_; ++i) encode_range_(x_ + i * K_, xq_ + static_cast<size_t>(i) * stride_, K_, k0 / 32, k1 / 32);
   }
 
   // Encodes activation rows [split of m for thread `index` of `threads`] whole (a job made with

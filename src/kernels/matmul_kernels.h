@@ -47,10 +47,10 @@ struct MatmulKernels {
   void (*quantize_act_panels)(const float* x, uint8_t* row, int64_t K) = nullptr;
   // q4_k weights in panels (weight_panels.h), K a multiple of 256: the AVX-512, AVX-VNNI and AVX2 tables.
   QuantGemm q4_k_panels = nullptr;
-  // Optional: quantize_act / quantize_act_panels of blocks [b0, b1) only (x and row: the whole row's;
-  // b0 a multiple of 4, b1 too or K / 32), for encodings whose sections depend on K (the AVX-512
-  // table's). nullptr: the encoding is BlockQ8A[K / 32], so blocks [b0, b1) are quantize_act of
-  // x + 32 b0 into row + b0 * sizeof(BlockQ8A) (MatmulJob fills a next matmul's input that way).
+  // quantize_act / quantize_act_panels of blocks [b0, b1) only (x and row: the whole row's; b0 a
+  // multiple of 4, b1 too or K / 32): MatmulJob encodes a next matmul's input chunk by chunk with
+  // them. Every table has quantize_act_range (BlockQ8A tables: blockq8a_range below), and
+  // quantize_act_panels_range where it has quantize_act_panels.
   using QuantizeActRange = void (*)(const float* x, uint8_t* row, int64_t K, int64_t b0, int64_t b1);
   QuantizeActRange quantize_act_range = nullptr, quantize_act_panels_range = nullptr;
 
@@ -64,6 +64,13 @@ struct MatmulKernels {
     }
   }
 };
+
+// quantize_act_range of a table whose encoding is BlockQ8A[K / 32]: blocks [b0, b1) are the encoding
+// of their own 32 (b1 - b0) values.
+template <void (*Quantize)(const float*, uint8_t*, int64_t)>
+void blockq8a_range(const float* x, uint8_t* row, int64_t /*K*/, int64_t b0, int64_t b1) {
+  Quantize(x + 32 * b0, row + static_cast<size_t>(b0) * sizeof(BlockQ8A), 32 * (b1 - b0));
+}
 
 // Whether the AVX-512 table's q4_0 GEMM uses its whole-cache-line kernels for a weight matrix at w
 // with rows of K elements: the CPU has VBMI, K % 1024 == 0 and w is 64-byte aligned (rows are then

@@ -137,7 +137,11 @@ void gemm_bf16(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t n
 }  // namespace
 
 const MatmulKernels& matmul_kernels_scalar() {
-  static const MatmulKernels k{act_bytes, quantize_act, gemm_q8_0, gemm_q4_0, gemm_q4_k, gemm_f32, gemm_f16, gemm_bf16};
+  static const MatmulKernels k = [] {
+    MatmulKernels t{act_bytes, quantize_act, gemm_q8_0, gemm_q4_0, gemm_q4_k, gemm_f32, gemm_f16, gemm_bf16};
+    t.quantize_act_range = blockq8a_range<quantize_act>;
+    return t;
+  }();
   return k;
 }
 

@@ -244,5 +244,9 @@ void gemm_float(const float* x, int64_t m, const uint8_t* w, int64_t K, int64_t 
   }
 }
 
-const MatmulKernels kTable{act_bytes, quantize_act,        gemm_q8_0,           gemm_q4_0,
-                           gemm_q4_k, gemm_float<LoadF32>, gemm_float<LoadF16>, gemm_float<LoadBF16>};
+const MatmulKernels kTable = [] {
+  MatmulKernels t{act_bytes, quantize_act,        gemm_q8_0,           gemm_q4_0,
+                  gemm_q4_k, gemm_float<LoadF32>, gemm_float<LoadF16>, gemm_float<LoadBF16>};
+  t.quantize_act_range = blockq8a_range<quantize_act>;
+  return t;
+}();
