@@ -1,6 +1,7 @@
 // argmax_first and row_max (see argmax.h): 16 independent lanes, each keeping its running maximum
 // (and for argmax the index where that lane first reached it), so that the compiler keeps them in
-// vector registers; the lanes are combined at the end. Multi-versioned like the other row loops.
+// vector registers (GCC's vector extensions: written as scalar lanes, these loops stayed scalar); the
+// lanes are combined at the end. Multi-versioned like the other row loops.
 #include "kernels/argmax.h"
 
 #include <algorithm>
@@ -15,24 +16,28 @@ namespace moss {
 namespace {
 constexpr size_t kLanes = 16;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+typedef float V16f __attribute__((vector_size(64)));
+typedef int32_t V16i __attribute__((vector_size(64)));
 }  // namespace
 
 MOSS_MULTIVERSION float row_max(std::span<const float> v) {
-  float acc[kLanes];
-  std::fill(acc, acc + kLanes, kNegInf);
+  V16f vacc;
+  for (size_t j = 0; j < kLanes; ++j) vacc[j] = kNegInf;
   const size_t n = v.size(), body = n - n % kLanes;
-  for (size_t i = 0; i < body; i += kLanes)
-    for (size_t j = 0; j < kLanes; ++j) acc[j] = v[i + j] > acc[j] ? v[i + j] : acc[j];  // NaN never wins
+  for (size_t i = 0; i < body; i += kLanes) {
+    V16f x;
+    std::memcpy(&x, v.data() + i, sizeof x);
+    vacc = x > vacc ? x : vacc;  // NaN never wins
+  }
+  float acc[kLanes];
+  std::memcpy(acc, &vacc, sizeof acc);
   for (size_t i = body; i < n; ++i) acc[0] = v[i] > acc[0] ? v[i] : acc[0];
   return *std::max_element(acc, acc + kLanes);
 }
 
-typedef float V16f __attribute__((vector_size(64)));
-typedef int32_t V16i __attribute__((vector_size(64)));
-
 // Lane j sees the elements j mod 16 in order and keeps the first index of its own maximum (a later
 // equal value does not replace it); the answer is the smallest such index among the lanes holding the
-// overall maximum. (GCC's vector extensions: the scalar form of this loop stayed scalar.)
+// overall maximum.
 MOSS_MULTIVERSION int32_t argmax_first(std::span<const float> v) {
   if (v.empty()) fail("argmax of an empty row");
   if (v.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) fail("argmax: row too long");
