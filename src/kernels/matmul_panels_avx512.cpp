@@ -27,6 +27,21 @@ inline int32_t load4(const uint8_t* p) {
   return v;
 }
 
+// Activation row xr's terms of block b (ActLayout512's bd section).
+inline ActBlockTerms block_terms(const uint8_t* xr, const ActLayout512& L, int64_t b) {
+  ActBlockTerms terms;
+  std::memcpy(&terms, xr + L.bd_off + 8 * static_cast<size_t>(b), sizeof terms);
+  return terms;
+}
+
+// init + the exact integer dot products of block b's 32 activations of row xr (signed, ActLayout512's
+// xs section) with the 8 weight vectors of 16 rows: lane i gets weight row i's sum.
+inline __m512i block_dot(__m512i init, const __m512i (&wv)[8], const uint8_t* xr, const ActLayout512& L, int64_t b) {
+  const uint8_t* xq = xr + L.xs_off + 32 * static_cast<size_t>(b);
+  for (int j = 0; j < 8; ++j) init = _mm512_dpbusd_epi32(init, wv[j], _mm512_set1_epi32(load4(xq + 4 * j)));
+  return init;
+}
+
 // Vector j of a block (j = 0..7) multiplies activations 4j..4j+3.
 struct PanelQ4_0 {
   static constexpr PanelGeometry kGeometry = kPanelQ4_0;
@@ -67,11 +82,8 @@ void panel_tile(const uint8_t* act, size_t stride, const ActLayout512& L, const 
       const int64_t b = 2 * t + h;
       for (int r = 0; r < MX; ++r) {
         const uint8_t* xr = act + static_cast<size_t>(r) * stride;
-        const uint8_t* xq = xr + L.xs_off + 32 * static_cast<size_t>(b);
-        ActBlockTerms terms;
-        std::memcpy(&terms, xr + L.bd_off + 8 * static_cast<size_t>(b), sizeof terms);
-        __m512i s = _mm512_set1_epi32(T::kOffsetPerSum * terms.c8);
-        for (int j = 0; j < 8; ++j) s = _mm512_dpbusd_epi32(s, wv[j], _mm512_set1_epi32(load4(xq + 4 * j)));
+        const ActBlockTerms terms = block_terms(xr, L, b);
+        const __m512i s = block_dot(_mm512_set1_epi32(T::kOffsetPerSum * terms.c8), wv, xr, L, b);
         acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(terms.d)), dw[h], acc[r]);
       }
     }
@@ -171,11 +183,8 @@ void panel_tile_q4_k(const uint8_t* act, size_t stride, const ActLayout512& L, c
       const int64_t b = 8 * sb + j;
       for (int r = 0; r < MX; ++r) {
         const uint8_t* xr = act + static_cast<size_t>(r) * stride;
-        const uint8_t* xq = xr + L.xs_off + 32 * static_cast<size_t>(b);
-        ActBlockTerms terms;
-        std::memcpy(&terms, xr + L.bd_off + 8 * static_cast<size_t>(b), sizeof terms);
-        __m512i s = _mm512_setzero_si512();
-        for (int k = 0; k < 8; ++k) s = _mm512_dpbusd_epi32(s, wv[k], _mm512_set1_epi32(load4(xq + 4 * k)));
+        const ActBlockTerms terms = block_terms(xr, L, b);
+        const __m512i s = block_dot(_mm512_setzero_si512(), wv, xr, L, b);
         // Separate multiplies and adds, in the scalar table's order: its bits (see the comment above).
         const __m512 t = _mm512_mul_ps(scale[j], _mm512_set1_ps(terms.d));
         acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(_mm512_cvtepi32_ps(s), t));
